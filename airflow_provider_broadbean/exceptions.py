@@ -36,6 +36,7 @@ class HubError(BroadbeanProviderError):
     :param ambiguous: True when the request may have reached the hub and been stored without a
         readable reply (read timeout, connection reset after sending). Such a candidate must not
         be resent blindly.
+    :param retry_after: seconds the hub asked to wait (``Retry-After`` of a 429), when given.
     """
 
     def __init__(
@@ -46,12 +47,14 @@ class HubError(BroadbeanProviderError):
         error: str | None = None,
         retryable: bool = False,
         ambiguous: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.retryable = retryable
         self.ambiguous = ambiguous
+        self.retry_after = retry_after
 
 
 class MappingError(BroadbeanProviderError):

@@ -1,0 +1,225 @@
+"""HTTP client of Broadbean's Candidate Hub: one signed ``POST /candidate`` per candidate.
+
+It owns what the hub's protocol demands of a sender: a fresh signature per attempt, retries only
+for what is safe to repeat, and a typed error that tells the caller whether the candidate may
+already be stored (an *ambiguous* send) and must not be resent blindly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from airflow_provider_broadbean.exceptions import HubError
+from airflow_provider_broadbean.signing import signed_headers
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HUB_URL = "https://candidatehub.adcourier.com"
+MAX_LOGGED_BODY = 500
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+SUCCESS_VALUES = (1, True, "1")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a candidate is retried on 429, 5xx and refused connections.
+
+    :param max_attempts: attempts per candidate, the first included.
+    :param max_wait: cap of a single wait, ``Retry-After`` included, in seconds.
+    :param max_total: bound of all attempts and waits for one candidate, in seconds.
+    :param initial_wait: first exponential back-off wait, in seconds (jitter is added).
+    """
+
+    max_attempts: int = 5
+    max_wait: float = 30.0
+    max_total: float = 120.0
+    initial_wait: float = 1.0
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class _WaitRetryAfterOrBackoff:
+    """Wait what the hub asked for in ``Retry-After``, else back off exponentially with jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+
+    def __call__(self, retry_state: Any) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, HubError) and error.retry_after is not None:
+            return min(error.retry_after, self.policy.max_wait)
+        return float(self.backoff(retry_state))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LOGGED_BODY else text[:MAX_LOGGED_BODY] + "..."
+
+
+class CandidateHubClient:
+    """Sends candidate envelopes to the Candidate Hub.
+
+    :param secret_key: the secret issued by Veritone Hire; only ever used to sign.
+    :param base_url: the hub origin; ``/candidate`` is appended.
+    :param signing_source_id: the source id signed into ``X-CHUB-SOURCE``; when None the envelope's
+        ``transaction.source_id`` is used.
+    :param connect_timeout: seconds to open a connection.
+    :param read_timeout: seconds to wait for the reply to one candidate.
+    :param retry: the retry policy for 429, 5xx and refused connections.
+    :param pool_size: keep-alive connections kept open to the hub.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        base_url: str | None = None,
+        signing_source_id: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 10,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("the Candidate Hub secret key is empty")
+        self._secret_key = secret_key
+        self.url = (base_url or DEFAULT_HUB_URL).rstrip("/") + "/candidate"
+        self.signing_source_id = signing_source_id or None
+        self.timeout = (connect_timeout, read_timeout)
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._sleep = sleep
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"CandidateHubClient(url={self.url!r}, signing_source_id={self.signing_source_id!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(self, envelope: Mapping[str, Any]) -> str:
+        """Send one candidate envelope and return the hub's transaction id.
+
+        Retries 429 (honouring ``Retry-After``), 5xx and refused connections with capped exponential
+        back-off and jitter, signing every attempt afresh. Never retries 4xx, and never repeats an
+        attempt whose outcome is unknown.
+
+        :raises HubError: with ``retryable`` and ``ambiguous`` set as described on the class.
+        """
+        source_id = self.signing_source_id or str(envelope.get("transaction", {}).get("source_id") or "")
+        if not source_id:
+            raise HubError("no source id to sign the request with (transaction.source_id is empty)")
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_total),
+            wait=_WaitRetryAfterOrBackoff(self.retry),
+            retry=retry_if_exception(lambda exc: isinstance(exc, HubError) and exc.retryable),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+        return str(retrying(self._post_once, body, source_id))
+
+    @staticmethod
+    def _log_retry(retry_state: Any) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        log.warning(
+            "Candidate Hub attempt %s failed (%s); retrying in %.1f s",
+            retry_state.attempt_number,
+            error,
+            retry_state.upcoming_sleep,
+        )
+
+    def _post_once(self, body: bytes, source_id: str) -> str:
+        headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+        headers.update(signed_headers(self._secret_key, source_id, self._clock))
+        try:
+            response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise HubError(f"could not connect to the Candidate Hub: {exc}", retryable=True) from None
+        except requests.exceptions.ReadTimeout:
+            raise HubError(
+                f"no reply from the Candidate Hub within {self.timeout[1]} s; the candidate may have "
+                "been stored",
+                ambiguous=True,
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            if _never_connected(exc):
+                raise HubError(f"could not connect to the Candidate Hub: {exc}", retryable=True) from None
+            raise HubError(
+                f"the connection to the Candidate Hub broke before its reply: {exc}; the candidate may "
+                "have been stored",
+                ambiguous=True,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise HubError(f"request to the Candidate Hub failed: {exc}") from None
+        return self._check_reply(response)
+
+    def _check_reply(self, response: requests.Response) -> str:
+        status = response.status_code
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            text = _short(response.text.strip())
+            raise _reply_error(
+                response,
+                f"Candidate Hub replied HTTP {status} with a body that is not a JSON object: {text!r}",
+                error=None,
+            )
+
+        error_text = reply.get("error") or reply.get("message")
+        error = str(error_text) if error_text is not None else None
+        if 200 <= status < 300 and reply.get("success") in SUCCESS_VALUES:
+            transaction_id = reply.get("transaction_id") or reply.get("hub_transaction_id")
+            if transaction_id:
+                return str(transaction_id)
+            raise HubError(
+                f"Candidate Hub replied success without a transaction id (HTTP {status})", status=status
+            )
+        raise _reply_error(response, f"Candidate Hub refused the candidate: HTTP {status}: {error}", error)
+
+
+def _reply_error(response: requests.Response, message: str, error: str | None) -> HubError:
+    status = response.status_code
+    return HubError(
+        message,
+        status=status,
+        error=error,
+        retryable=status in RETRYABLE_STATUSES,
+        retry_after=_retry_after_seconds(response) if status == 429 else None,
+    )
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the error happened while opening the connection, so nothing was sent."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)

@@ -1,0 +1,122 @@
+"""The hrflow-connectors style entry point: ``Broadbean.create_profiles_in_broadbean(...)``.
+
+It runs in plain Python with no Airflow scheduler or database. Parameters are checked before any
+network call; a missing or ill-typed one gives a fatal result whose ``detail`` names it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_broadbean.parameters import (
+    BroadbeanAuth,
+    HrFlowAuth,
+    ParameterError,
+    PullParameters,
+    PushParameters,
+    check_bool,
+    check_callable,
+    check_logics,
+    check_workflow_id,
+    parse,
+)
+from airflow_provider_broadbean.pipeline import CreateProfilesRun, RunOptions
+from airflow_provider_broadbean.result import Reason, RunResult
+from airflow_provider_broadbean.state import JsonFileStateStore, StateStore, WorkflowState
+
+
+class Broadbean:
+    """The Broadbean connector's actions, named and shaped as in hrflow-connectors."""
+
+    @staticmethod
+    def create_profiles_in_broadbean(
+        *,
+        workflow_id: str,
+        logics: list[Any] | None,
+        connector_auth: dict[str, Any],
+        hrflow_auth: dict[str, Any],
+        pull_parameters: dict[str, Any],
+        push_parameters: dict[str, Any],
+        format: Any = None,
+        callback: Any = None,
+        persist: bool = True,
+        incremental: bool = False,
+        state_store: StateStore | None = None,
+        options: RunOptions | None = None,
+    ) -> RunResult:
+        """Send HrFlow profiles to the Candidate Hub as candidates for a job.
+
+        :param workflow_id: stable id under which the incremental state is kept.
+        :param logics: functions applied in order to each profile; each returns the profile
+            (possibly changed) or None to drop it.
+        :param connector_auth: ``secret_key`` (signs requests), optional ``api_url`` (hub origin) and
+            ``signing_source_id``.
+        :param hrflow_auth: ``api_secret``, ``api_user``, optional ``api_url`` (API root).
+        :param pull_parameters: ``source_key`` and, in event mode, ``profile_key``; without
+            ``profile_key`` the source's profiles are polled, oldest first.
+        :param push_parameters: ``client_id``, ``source_id``, ``job_id``, optional ``shortlist_id`` and
+            ``aplitrak_email_address``.
+        :param format: turns a profile into a candidate dict; default
+            :func:`airflow_provider_broadbean.mapping.default_format`.
+        :param callback: ``callback(pull_parameters, push_parameters, events, items)`` called once at
+            the end of a run that is not fatal; ``items`` are the candidates, documents reduced to
+            name, type and size.
+        :param persist: False for a dry run: read, logics and format, log the payloads, send nothing.
+        :param incremental: in poll mode, read only what changed since the last run of this workflow.
+        :param state_store: where the workflow state lives; a JSON file per workflow in
+            ``$BROADBEAN_STATE_DIR`` (default ``~/.airflow_provider_broadbean/state``) when None.
+        :param options: concurrency, attachment limits and the other :class:`RunOptions`.
+        """
+        try:
+            workflow = check_workflow_id(workflow_id)
+            hub_auth = parse(BroadbeanAuth, connector_auth, "connector_auth")
+            hr_auth = parse(HrFlowAuth, hrflow_auth, "hrflow_auth")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+        try:
+            pull = parse(PullParameters, pull_parameters, "pull_parameters")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
+        try:
+            push = parse(PushParameters, push_parameters, "push_parameters")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_target_parameters, str(exc))
+        try:
+            checked_logics = check_logics(logics)
+            checked_format = check_callable(format, "format")
+            checked_callback = check_callable(callback, "callback")
+            checked_persist = check_bool(persist, "persist")
+            checked_incremental = check_bool(incremental, "incremental")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+
+        from airflow_provider_broadbean.candidate_hub import CandidateHubClient
+        from airflow_provider_broadbean.hrflow_client import HrFlowApi
+
+        hrflow = HrFlowApi(api_secret=hr_auth.api_secret, api_user=hr_auth.api_user, api_url=hr_auth.api_url)
+        hub = CandidateHubClient(
+            secret_key=hub_auth.secret_key,
+            base_url=hub_auth.api_url,
+            signing_source_id=hub_auth.signing_source_id,
+            pool_size=max(1, (options or RunOptions()).concurrency),
+        )
+        try:
+            return CreateProfilesRun(
+                workflow_id=workflow,
+                pull=pull,
+                push=push,
+                hrflow=hrflow,
+                hub=hub if checked_persist else None,
+                state=WorkflowState(state_store or JsonFileStateStore(), workflow),
+                logics=checked_logics,
+                format=checked_format,
+                callback=checked_callback,
+                persist=checked_persist,
+                incremental=checked_incremental,
+                options=options,
+                pull_parameters=dict(pull_parameters),
+                push_parameters=dict(push_parameters),
+            ).run()
+        finally:
+            hrflow.close()
+            hub.close()
