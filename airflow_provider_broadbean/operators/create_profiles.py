@@ -1,0 +1,228 @@
+"""Operator that sends HrFlow profiles to Broadbean's Candidate Hub."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_broadbean.result import RunResult
+
+
+class CreateProfilesInBroadbeanOperator(BaseOperator):
+    """Send a profile (event mode) or a source's new profiles (poll mode) to the Candidate Hub.
+
+    Credentials come from Airflow connections: ``hrflow_conn_id`` (type ``hrflow``) and
+    ``broadbean_conn_id`` (type ``broadbean``). The incremental state of ``workflow_id`` lives in the
+    Airflow Variable ``broadbean_state__<workflow_id>``. A fatal result fails the task, so Airflow's
+    retries apply; the delivery ledger keeps a retry from sending again what an earlier try
+    delivered. The task's XCom is the result summary (status, reason, counts, keys): never
+    profiles or documents.
+
+    :param workflow_id: stable id under which the incremental state is kept. (templated)
+    :param source_key: HrFlow source holding the profiles. (templated)
+    :param profile_key: the profile to send; when empty the source is polled. (templated)
+    :param client_id: Veritone Hire's id of the candidate-importer client mapper. (templated)
+    :param source_id: Veritone Hire's transaction/publisher source id. (templated)
+    :param job_id: the job the candidate applied to. (templated)
+    :param shortlist_id: shortlist for the candidate. (templated)
+    :param aplitrak_email_address: the job board's tracking address for the vacancy. (templated)
+    :param logics: functions applied in order to each profile; return the profile or None to drop it.
+    :param format: profile to candidate; default ``airflow_provider_broadbean.mapping.default_format``.
+    :param callback: ``callback(pull_parameters, push_parameters, events, items)``, once per run.
+    :param persist: False for a dry run that sends nothing. (templated)
+    :param incremental: in poll mode, read only what changed since the last run. (templated)
+    :param fail_on_partial: fail the task when some profiles failed (default: succeed with a warning).
+    :param concurrency: profiles processed at once. (templated)
+    :param resend_unconfirmed: resend profiles whose earlier send is unconfirmed; may create a
+        duplicate candidate, so off by default. (templated)
+    :param cv_policy: ``"fail"`` or ``"send_without"`` for a CV that cannot be fetched. (templated)
+    :param max_document_bytes: size limit of one attachment. (templated)
+    :param hrflow_conn_id: the HrFlow connection.
+    :param broadbean_conn_id: the Candidate Hub connection.
+    """
+
+    template_fields: Sequence[str] = (
+        "workflow_id",
+        "source_key",
+        "profile_key",
+        "client_id",
+        "source_id",
+        "job_id",
+        "shortlist_id",
+        "aplitrak_email_address",
+        "persist",
+        "incremental",
+        "concurrency",
+        "resend_unconfirmed",
+        "cv_policy",
+        "max_document_bytes",
+    )
+    ui_color = "#f0e6ff"
+
+    def __init__(
+        self,
+        *,
+        workflow_id: str,
+        source_key: str,
+        client_id: str,
+        source_id: str,
+        job_id: str,
+        profile_key: str | None = None,
+        shortlist_id: str | None = None,
+        aplitrak_email_address: str | None = None,
+        logics: list[Callable[[dict[str, Any]], dict[str, Any] | None]] | None = None,
+        format: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        callback: Callable[..., Any] | None = None,
+        persist: bool | str = True,
+        incremental: bool | str = False,
+        fail_on_partial: bool = False,
+        concurrency: int | str = 4,
+        resend_unconfirmed: bool | str = False,
+        cv_policy: str = "fail",
+        max_document_bytes: int | str = 10 * 1024 * 1024,
+        hrflow_conn_id: str = "hrflow_default",
+        broadbean_conn_id: str = "broadbean_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.workflow_id = workflow_id
+        self.source_key = source_key
+        self.profile_key = profile_key
+        self.client_id = client_id
+        self.source_id = source_id
+        self.job_id = job_id
+        self.shortlist_id = shortlist_id
+        self.aplitrak_email_address = aplitrak_email_address
+        self.logics = logics
+        self.format = format
+        self.callback = callback
+        self.persist = persist
+        self.incremental = incremental
+        self.fail_on_partial = fail_on_partial
+        self.concurrency = concurrency
+        self.resend_unconfirmed = resend_unconfirmed
+        self.cv_policy = cv_policy
+        self.max_document_bytes = max_document_bytes
+        self.hrflow_conn_id = hrflow_conn_id
+        self.broadbean_conn_id = broadbean_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowException
+
+        result = self.run_action()
+        summary = result.summary()
+        if result.status.value == "fatal":
+            raise AirflowException(f"Broadbean run failed: {result.reason.value}: {result.detail or ''}")
+        if result.status.value == "success_with_failures":
+            message = f"Broadbean run finished with failures: {summary['events']}"
+            if self.fail_on_partial:
+                raise AirflowException(message)
+            self.log.warning("%s", message)
+        return summary
+
+    def run_action(self) -> RunResult:
+        """Validate the rendered parameters, build the clients from the connections, and run."""
+        from airflow_provider_broadbean.hooks.broadbean import BroadbeanHook
+        from airflow_provider_broadbean.hooks.hrflow import HrFlowHook
+        from airflow_provider_broadbean.parameters import (
+            ParameterError,
+            PullParameters,
+            PushParameters,
+            check_bool,
+            check_callable,
+            check_logics,
+            check_workflow_id,
+            parse,
+        )
+        from airflow_provider_broadbean.pipeline import CreateProfilesRun, RunOptions
+        from airflow_provider_broadbean.result import Reason, RunResult
+        from airflow_provider_broadbean.state import VariableStateStore, WorkflowState
+
+        pull_parameters = {"source_key": self.source_key, "profile_key": self.profile_key}
+        push_parameters = {
+            "client_id": self.client_id,
+            "source_id": self.source_id,
+            "job_id": self.job_id,
+            "shortlist_id": self.shortlist_id,
+            "aplitrak_email_address": self.aplitrak_email_address,
+        }
+        try:
+            workflow_id = check_workflow_id(self.workflow_id)
+            pull = parse(PullParameters, _text_values(pull_parameters), "pull_parameters")
+            push = parse(PushParameters, _text_values(push_parameters), "push_parameters")
+            persist = check_bool(_as_bool(self.persist), "persist")
+            incremental = check_bool(_as_bool(self.incremental), "incremental")
+            options = RunOptions(
+                concurrency=_as_int(self.concurrency, "concurrency", low=1, high=64),
+                resend_unconfirmed=check_bool(_as_bool(self.resend_unconfirmed), "resend_unconfirmed"),
+                cv_policy=_as_policy(self.cv_policy),
+                max_document_bytes=_as_int(self.max_document_bytes, "max_document_bytes", low=1),
+            )
+            logics = check_logics(self.logics)
+            format_ = check_callable(self.format, "format")
+            callback = check_callable(self.callback, "callback")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+
+        hrflow = HrFlowHook(hrflow_conn_id=self.hrflow_conn_id).get_conn()
+        hub = BroadbeanHook(broadbean_conn_id=self.broadbean_conn_id).get_conn() if persist else None
+        try:
+            return CreateProfilesRun(
+                workflow_id=workflow_id,
+                pull=pull,
+                push=push,
+                hrflow=hrflow,
+                hub=hub,
+                state=WorkflowState(VariableStateStore(), workflow_id),
+                logics=logics,
+                format=format_,
+                callback=callback,
+                persist=persist,
+                incremental=incremental,
+                options=options,
+                pull_parameters=pull_parameters,
+                push_parameters=push_parameters,
+            ).run()
+        finally:
+            hrflow.close()
+            if hub is not None:
+                hub.close()
+
+
+def _text_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Rendered templates give strings; ids that came through as numbers are kept as their text."""
+    return {
+        key: str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        for key, value in values.items()
+    }
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    return value
+
+
+def _as_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
+    from airflow_provider_broadbean.parameters import ParameterError
+
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected a whole number") from None
+    if isinstance(value, bool) or number < low or (high is not None and number > high):
+        raise ParameterError(f"{name}: expected a whole number from {low}" + (f" to {high}" if high else ""))
+    return number
+
+
+def _as_policy(value: Any) -> Any:
+    from airflow_provider_broadbean.parameters import ParameterError
+
+    if value not in {"fail", "send_without"}:
+        raise ParameterError("cv_policy: expected 'fail' or 'send_without'")
+    return value
