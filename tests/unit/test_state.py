@@ -1,0 +1,69 @@
+"""The workflow state document and its JSON file store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_broadbean.state import JsonFileStateStore, StateError, WorkflowState
+
+
+def test_round_trip_and_readable_document(tmp_path: Path) -> None:
+    store = JsonFileStateStore(tmp_path)
+    state = WorkflowState(store, "wf/1")
+    state.load()
+    state.mark_pending(["p1", "p2"], "J-1", "run-a")
+    state.record_delivery("p1", "J-1", "TX-1")
+    state.set_cursor("updated_at", "2026-05-04T10:05:00+00:00")
+    state.save()
+
+    document = json.loads((tmp_path / "wf_1.json").read_text())
+    assert document["version"] == 1
+    assert document["delivered"]["p1|J-1"]["transaction_id"] == "TX-1"
+    assert document["delivered"]["p1|J-1"]["at"].endswith("+00:00")
+    assert set(document["pending"]) == {"p2|J-1"}
+    assert document["cursor"] == {"sort_by": "updated_at", "value": "2026-05-04T10:05:00+00:00"}
+
+    again = WorkflowState(store, "wf/1")
+    again.load()
+    assert again.delivered("p1", "J-1") == document["delivered"]["p1|J-1"]
+    assert again.delivered("p1", "J-2") is None
+    assert again.pending_keys("J-1") == ["p2"]
+
+
+def test_concurrent_runs_keep_each_others_deliveries(tmp_path: Path) -> None:
+    store = JsonFileStateStore(tmp_path)
+    first, second = WorkflowState(store, "wf"), WorkflowState(store, "wf")
+    first.load()
+    second.load()
+    first.record_delivery("a", "J", "TX-a")
+    first.save()
+    second.mark_pending(["b"], "J", "run-2")
+    second.record_delivery("b", "J", "TX-b")
+    second.save()
+
+    final = WorkflowState(store, "wf")
+    final.load()
+    assert final.delivered("a", "J")["transaction_id"] == "TX-a"  # type: ignore[index]
+    assert final.delivered("b", "J")["transaction_id"] == "TX-b"  # type: ignore[index]
+    assert final.pending_keys("J") == []
+
+
+def test_ledger_is_bounded_oldest_out(tmp_path: Path) -> None:
+    state = WorkflowState(JsonFileStateStore(tmp_path), "wf", ledger_size=3)
+    state.load()
+    for index in range(5):
+        state.doc["delivered"][f"p{index}|J"] = {"transaction_id": f"TX{index}", "at": f"2026-01-0{index + 1}"}
+    state.save()
+    assert sorted(state.doc["delivered"]) == ["p2|J", "p3|J", "p4|J"]
+
+
+def test_unreadable_or_foreign_state_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "wf.json").write_text("{not json")
+    with pytest.raises(StateError, match="cannot read the state of workflow 'wf'"):
+        WorkflowState(JsonFileStateStore(tmp_path), "wf").load()
+    (tmp_path / "wf.json").write_text(json.dumps({"version": 99}))
+    with pytest.raises(StateError, match="version 99"):
+        WorkflowState(JsonFileStateStore(tmp_path), "wf").load()
