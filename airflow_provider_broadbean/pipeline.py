@@ -107,6 +107,11 @@ def build_envelope(candidate: dict[str, Any], push: PushParameters) -> dict[str,
     return envelope.to_json_dict()
 
 
+def _decoded_size(content: str) -> int:
+    """Bytes behind standard base64 text, without decoding it."""
+    return len(content) * 3 // 4 - content[-2:].count("=")
+
+
 def redact_documents(payload: dict[str, Any]) -> dict[str, Any]:
     """A copy of an envelope or candidate whose documents show their name and size, not content."""
     candidate = payload.get("candidate", payload)
@@ -117,7 +122,7 @@ def redact_documents(payload: dict[str, Any]) -> dict[str, Any]:
         {
             "filename": doc.get("filename"),
             "type": doc.get("type"),
-            "size": len(doc.get("content") or "") * 3 // 4,
+            "size": _decoded_size(doc.get("content") or ""),
         }
         for doc in documents
         if isinstance(doc, dict)

@@ -29,9 +29,7 @@ def airflow_env() -> dict[str, str]:
     marker = _AIRFLOW_HOME / ".migrated"
     if not marker.exists():
         airflow_bin = str(Path(sys.executable).parent / "airflow")
-        subprocess.run(
-            [airflow_bin, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
-        )
+        subprocess.run([airflow_bin, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
         marker.touch()
     return env
 

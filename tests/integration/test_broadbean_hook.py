@@ -57,8 +57,12 @@ def test_test_connection_checks_the_signature(monkeypatch: pytest.MonkeyPatch, s
 
 
 def test_test_connection_reports_an_unreachable_hub(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> None:
-    conn = {"conn_type": "broadbean", "host": "http://127.0.0.1:9", "password": HUB_SECRET,
-            "extra": {"max_attempts": 1}}
+    conn = {
+        "conn_type": "broadbean",
+        "host": "http://127.0.0.1:9",
+        "password": HUB_SECRET,
+        "extra": {"max_attempts": 1},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_BROADBEAN_DOWN", json.dumps(conn))
     ok, message = BroadbeanHook(broadbean_conn_id="broadbean_down").test_connection()
     assert not ok

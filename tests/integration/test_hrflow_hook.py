@@ -34,13 +34,20 @@ def source(sandbox: Any) -> str:
 
 @pytest.fixture
 def api(sandbox: Any) -> HrFlowApi:
-    return HrFlowApi(api_secret=HRFLOW_API_SECRET, api_user=HRFLOW_API_USER, api_url=sandbox.hrflow_url, timeout=5)
+    return HrFlowApi(
+        api_secret=HRFLOW_API_SECRET, api_user=HRFLOW_API_USER, api_url=sandbox.hrflow_url, timeout=5
+    )
 
 
 @pytest.fixture
 def hook(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> HrFlowHook:
-    conn = {"conn_type": "hrflow", "host": sandbox.hrflow_url, "login": HRFLOW_API_USER,
-            "password": HRFLOW_API_SECRET, "extra": {"timeout": 5, "source_key": SOURCE}}
+    conn = {
+        "conn_type": "hrflow",
+        "host": sandbox.hrflow_url,
+        "login": HRFLOW_API_USER,
+        "password": HRFLOW_API_SECRET,
+        "extra": {"timeout": 5, "source_key": SOURCE},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_HRFLOW_TEST", json.dumps(conn))
     return HrFlowHook(hrflow_conn_id="hrflow_test")
 
@@ -103,7 +110,10 @@ def test_persistent_html_reply_is_a_clear_error(sandbox: Any, source: str) -> No
 
 def test_timeout_is_bounded(sandbox: Any, source: str) -> None:
     api = HrFlowApi(
-        api_secret=HRFLOW_API_SECRET, api_user=HRFLOW_API_USER, api_url=sandbox.hrflow_url, timeout=0.5,
+        api_secret=HRFLOW_API_SECRET,
+        api_user=HRFLOW_API_USER,
+        api_url=sandbox.hrflow_url,
+        timeout=0.5,
         max_attempts=1,
     )
     sandbox.hrflow.enqueue({"action": "hang", "hang_s": 3})
@@ -146,13 +156,19 @@ def test_attachment_download_limits(api: HrFlowApi, sandbox: Any) -> None:
         api.download(big, max_bytes=1000)
 
 
-def test_test_connection(hook: HrFlowHook, source: str, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_test_connection(
+    hook: HrFlowHook, source: str, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ok, message = hook.test_connection()
     assert ok, message
     assert "Test source" in message
 
-    conn = {"conn_type": "hrflow", "host": sandbox.hrflow_url, "login": HRFLOW_API_USER,
-            "password": "askw_" + "2" * 32}
+    conn = {
+        "conn_type": "hrflow",
+        "host": sandbox.hrflow_url,
+        "login": HRFLOW_API_USER,
+        "password": "askw_" + "2" * 32,
+    }
     monkeypatch.setenv("AIRFLOW_CONN_HRFLOW_BAD", json.dumps(conn))
     ok, message = HrFlowHook(hrflow_conn_id="hrflow_bad").test_connection()
     assert not ok

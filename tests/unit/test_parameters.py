@@ -12,7 +12,11 @@ GOOD: dict[str, Any] = {
     "workflow_id": "wf",
     "logics": [],
     "connector_auth": {"secret_key": "hub-secret-value", "api_url": "http://127.0.0.1:9"},
-    "hrflow_auth": {"api_secret": "askw_" + "0" * 32, "api_user": "me@example.test", "api_url": "http://127.0.0.1:9/v1/"},
+    "hrflow_auth": {
+        "api_secret": "askw_" + "0" * 32,
+        "api_user": "me@example.test",
+        "api_url": "http://127.0.0.1:9/v1/",
+    },
     "pull_parameters": {"source_key": "s" * 40, "profile_key": "p" * 40},
     "push_parameters": {"client_id": "123", "source_id": "board1", "job_id": "R-444"},
 }
@@ -26,10 +30,21 @@ GOOD: dict[str, Any] = {
         ({"connector_auth": {"secret_key": 12345678}}, "bad_action_parameters", "connector_auth.secret_key"),
         ({"hrflow_auth": {"api_secret": "askw_x"}}, "bad_action_parameters", "hrflow_auth.api_user"),
         ({"pull_parameters": {}}, "bad_origin_parameters", "pull_parameters.source_key"),
-        ({"pull_parameters": {"source_key": "s", "profile": "p"}}, "bad_origin_parameters", "pull_parameters.profile"),
-        ({"push_parameters": {"client_id": "1", "source_id": "b"}}, "bad_target_parameters", "push_parameters.job_id"),
-        ({"push_parameters": {"client_id": 1, "source_id": "b", "job_id": "J"}}, "bad_target_parameters",
-         "push_parameters.client_id"),
+        (
+            {"pull_parameters": {"source_key": "s", "profile": "p"}},
+            "bad_origin_parameters",
+            "pull_parameters.profile",
+        ),
+        (
+            {"push_parameters": {"client_id": "1", "source_id": "b"}},
+            "bad_target_parameters",
+            "push_parameters.job_id",
+        ),
+        (
+            {"push_parameters": {"client_id": 1, "source_id": "b", "job_id": "J"}},
+            "bad_target_parameters",
+            "push_parameters.client_id",
+        ),
         ({"logics": "not a list"}, "bad_action_parameters", "logics"),
         ({"logics": [len, 3]}, "bad_action_parameters", "logics[1]"),
         ({"format": "default"}, "bad_action_parameters", "format"),

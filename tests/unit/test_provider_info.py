@@ -58,14 +58,22 @@ def test_airflow_cli_lists_provider_and_both_hooks(airflow_env: dict[str, str]) 
     airflow_bin = str(Path(sys.executable).parent / "airflow")
     providers = subprocess.run(
         [airflow_bin, "providers", "list", "--output", "json"],
-        capture_output=True, text=True, env=airflow_env, check=True, timeout=180,
+        capture_output=True,
+        text=True,
+        env=airflow_env,
+        check=True,
+        timeout=180,
     )
     names = [row["package_name"] for row in json.loads(providers.stdout)]
     assert "airflow-provider-broadbean" in names
 
     hooks = subprocess.run(
         [airflow_bin, "providers", "hooks", "--output", "json"],
-        capture_output=True, text=True, env=airflow_env, check=True, timeout=180,
+        capture_output=True,
+        text=True,
+        env=airflow_env,
+        check=True,
+        timeout=180,
     )
     rows = {row["connection_type"]: row for row in json.loads(hooks.stdout)}
     assert rows["hrflow"]["class"] == "airflow_provider_broadbean.hooks.hrflow.HrFlowHook"

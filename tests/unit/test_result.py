@@ -26,9 +26,21 @@ def counts(**values: int) -> Counter[Event]:
         ({"read_success": 2, "logics_discard": 2}, Status.success, Reason.none),
         ({"read_success": 3, "logics_discard": 1, "format_failure": 2}, Status.fatal, Reason.format_failure),
         ({"read_success": 2, "write_failure": 2}, Status.fatal, Reason.write_failure),
-        ({"read_success": 2, "write_failure": 1, "write_success": 1}, Status.success_with_failures, Reason.none),
-        ({"read_success": 1, "write_success": 1, "callback_failure": 1}, Status.success_with_failures, Reason.none),
-        ({"read_success": 2, "unconfirmed": 1, "write_success": 1}, Status.success_with_failures, Reason.none),
+        (
+            {"read_success": 2, "write_failure": 1, "write_success": 1},
+            Status.success_with_failures,
+            Reason.none,
+        ),
+        (
+            {"read_success": 1, "write_success": 1, "callback_failure": 1},
+            Status.success_with_failures,
+            Reason.none,
+        ),
+        (
+            {"read_success": 2, "unconfirmed": 1, "write_success": 1},
+            Status.success_with_failures,
+            Reason.none,
+        ),
     ],
 )
 def test_status_from_events(values: dict[str, int], status: Status, reason: Reason) -> None:

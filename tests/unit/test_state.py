@@ -55,7 +55,10 @@ def test_ledger_is_bounded_oldest_out(tmp_path: Path) -> None:
     state = WorkflowState(JsonFileStateStore(tmp_path), "wf", ledger_size=3)
     state.load()
     for index in range(5):
-        state.doc["delivered"][f"p{index}|J"] = {"transaction_id": f"TX{index}", "at": f"2026-01-0{index + 1}"}
+        state.doc["delivered"][f"p{index}|J"] = {
+            "transaction_id": f"TX{index}",
+            "at": f"2026-01-0{index + 1}",
+        }
     state.save()
     assert sorted(state.doc["delivered"]) == ["p2|J", "p3|J", "p4|J"]
 
