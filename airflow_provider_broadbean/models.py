@@ -9,12 +9,26 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-BROADBEAN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BROADBEAN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", re.ASCII)
+# A syntax check only, shared by the mapping and the model: one "@"; no white space, control
+# character, or character that makes a display name or a list of addresses (<>()[],;:"\); a
+# domain of at least two non-empty labels. Unicode is accepted (internationalised addresses).
+EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"\\]+"
+    r"@[^@.\s\x00-\x1f\x7f<>()\[\],;:\"\\]+(?:\.[^@.\s\x00-\x1f\x7f<>()\[\],;:\"\\]+)+$"
+)
+EMAIL_MAX_LENGTH = 254
+DECIMAL = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+
+
+def is_email(value: str) -> bool:
+    """True when ``value`` passes the simple syntax check Broadbean's ``email`` gets here."""
+    return len(value) <= EMAIL_MAX_LENGTH and EMAIL.fullmatch(value) is not None
 
 
 class Document(BaseModel):
@@ -25,6 +39,13 @@ class Document(BaseModel):
     filename: str = Field(min_length=1)
     type: Literal["cv", "coverletter"]
     content: str = Field(min_length=1)
+
+    @field_validator("filename")
+    @classmethod
+    def _is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("filename is blank")
+        return value
 
     @field_validator("content")
     @classmethod
@@ -37,7 +58,12 @@ class Document(BaseModel):
 
 
 class Candidate(BaseModel):
-    """Broadbean's candidate node: only ``name`` and ``email`` are required."""
+    """Broadbean's candidate node: only ``name`` and ``email`` are required.
+
+    Checked here: a non-blank name, the email syntax of :func:`is_email`, real dates written
+    ``YYYY-MM-DDTHH:MM:SS``, and coordinates written as plain decimals within range. Extra keys
+    are allowed so that a custom format can send fields this model does not list.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -60,25 +86,41 @@ class Candidate(BaseModel):
     current_job_enddate: str | None = None
     documents: list[Document] | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        return value
+
     @field_validator("email")
     @classmethod
     def _is_email(cls, value: str) -> str:
-        if not EMAIL.match(value):
+        if not is_email(value):
             raise ValueError("not an email address")
         return value
 
     @field_validator("current_job_startdate", "current_job_enddate")
     @classmethod
     def _is_broadbean_date(cls, value: str | None) -> str | None:
-        if value is not None and not BROADBEAN_DATE.match(value):
-            raise ValueError("dates must be YYYY-MM-DDTHH:MM:SS")
+        if value is None:
+            return value
+        try:
+            valid = BROADBEAN_DATE.fullmatch(value) is not None and bool(datetime.fromisoformat(value))
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError("dates must be real dates written YYYY-MM-DDTHH:MM:SS")
         return value
 
     @field_validator("location_latitude", "location_longitude")
     @classmethod
-    def _is_number_text(cls, value: str | None) -> str | None:
-        if value is not None:
-            float(value)
+    def _is_coordinate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        limit = 90 if info.field_name == "location_latitude" else 180
+        if DECIMAL.fullmatch(value) is None or abs(float(value)) > limit:
+            raise ValueError(f"must be a decimal number between -{limit} and {limit}")
         return value
 
 

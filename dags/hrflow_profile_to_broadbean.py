@@ -3,7 +3,8 @@
 Trigger it from the UI form, or through the REST API with a conf such as
 ``{"source_key": "...", "profile_key": "...", "job_id": "..."}``; conf keys override the Params of
 the same names. Defaults of the Params can be given to the Airflow processes as environment
-variables ``BROADBEAN_<PARAM NAME IN CAPITALS>`` (for example ``BROADBEAN_CLIENT_ID``).
+variables ``BROADBEAN_<PARAM NAME IN CAPITALS>`` (for example ``BROADBEAN_CLIENT_ID``), and the
+first retry delay as ``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def _default(name: str, fallback: str | None = None) -> str | None:
     return os.environ.get(f"BROADBEAN_{name.upper()}", fallback)
 
 
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("BROADBEAN_RETRY_DELAY_SECONDS", "120")))
+
+
 with DAG(
     dag_id="hrflow_profile_to_broadbean",
     description="Send one HrFlow profile to Broadbean's Candidate Hub",
@@ -28,7 +32,7 @@ with DAG(
     catchup=False,
     render_template_as_native_obj=True,
     max_active_runs=16,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+    default_args={"retries": 3, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
     tags=["hrflow", "broadbean"],
     doc_md=__doc__,
     params={

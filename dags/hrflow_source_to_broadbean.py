@@ -4,7 +4,8 @@ Runs incrementally: each run reads only the profiles created or changed since th
 (plus those that failed transiently), and the delivery ledger keeps an edited profile from being
 sent twice for the same job. One run at a time, so two polls never race over the same state.
 Configure it with the Params below or with environment variables ``BROADBEAN_<PARAM>`` given to the
-Airflow processes (for example ``BROADBEAN_SOURCE_KEY``).
+Airflow processes (for example ``BROADBEAN_SOURCE_KEY``), and the retry delay as
+``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ def _default(name: str, fallback: str | None = None) -> str | None:
     return os.environ.get(f"BROADBEAN_{name.upper()}", fallback)
 
 
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("BROADBEAN_RETRY_DELAY_SECONDS", "120")))
+
+
 with DAG(
     dag_id="hrflow_source_to_broadbean",
     description="Poll an HrFlow source and send new profiles to Broadbean's Candidate Hub",
@@ -29,7 +33,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY},
     tags=["hrflow", "broadbean"],
     doc_md=__doc__,
     params={

@@ -19,6 +19,7 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+os.environ["BROADBEAN_RETRY_DELAY_SECONDS"] = "1"
 os.environ.setdefault("BROADBEAN_STATE_DIR", str(_AIRFLOW_HOME / "broadbean-state"))
 
 

@@ -249,12 +249,38 @@ def test_odd_attachments_give_no_document_and_no_download(attachments: Any) -> N
 
 
 def test_attachment_type_is_read_without_case_or_spaces() -> None:
-    cv_copies, cover_letters = plan_documents(
-        [_attachment(" Original ", "https://f.test/a"), _attachment("COVER", "https://f.test/b")]
+    plan = plan_documents(
+        [_attachment(" Original ", " https://f.test/a "), _attachment("COVER", "https://f.test/b")]
     )
 
-    assert [(p.type, p.url) for p in cv_copies] == [("cv", "https://f.test/a")]
-    assert [(p.type, p.url) for p in cover_letters] == [("coverletter", "https://f.test/b")]
+    assert [(p.type, p.url) for p in plan.cv_copies] == [("cv", "https://f.test/a")]
+    assert [(p.type, p.url) for p in plan.cover_letters] == [("coverletter", "https://f.test/b")]
+
+
+def test_a_cv_without_url_is_not_sent_and_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    fetcher = FakeFetcher({})
+    attachments = [_attachment("original", None), {"type": "cover", "public_url": ""}]
+
+    with caplog.at_level(logging.WARNING):
+        documents = build_documents(KEY, attachments, DocumentOptions(fetcher=fetcher))
+
+    assert documents == []
+    assert plan_documents(attachments).without_url == ["original", "cover"]
+    assert [record.levelno for record in caplog.records] == [logging.WARNING, logging.WARNING]
+    assert all(KEY in record.getMessage() for record in caplog.records)
+
+
+def test_a_resume_without_url_is_not_reported_when_the_original_is_sent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fetcher = FakeFetcher({"https://f.test/cv": b"cv"})
+    attachments = [_attachment("original", "https://f.test/cv"), _attachment("resume", None)]
+
+    with caplog.at_level(logging.WARNING):
+        documents = build_documents(KEY, attachments, DocumentOptions(fetcher=fetcher))
+
+    assert [d.type for d in documents] == ["cv"]
+    assert caplog.records == []
 
 
 # The CV policy and what a fetcher may do wrong.
@@ -305,12 +331,13 @@ def test_a_fetcher_bug_is_not_hidden() -> None:
         build_documents(KEY, [_attachment("original", "https://f.test/cv")], DocumentOptions(fetcher=fetcher))
 
 
-def test_bytearray_and_memoryview_are_bytes() -> None:
-    for content in (bytearray(b"abc"), memoryview(b"abc")):
-        documents = build_documents(
-            KEY, [_attachment("original", "u")], DocumentOptions(fetcher=lambda url, c=content: c)
-        )
-        assert documents[0].content == "YWJj"
+@pytest.mark.parametrize("content", [bytearray(b"abc"), memoryview(b"abc")])
+def test_bytearray_and_memoryview_are_bytes(content: Any) -> None:
+    options = DocumentOptions(fetcher=lambda url: content)
+
+    documents = build_documents(KEY, [_attachment("original", "u")], options)
+
+    assert documents[0].content == "YWJj"
 
 
 def test_content_is_standard_base64_without_line_breaks() -> None:

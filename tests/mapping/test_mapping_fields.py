@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -337,3 +338,25 @@ def test_a_custom_format_starts_from_default_format() -> None:
         "mobile_telephone": "+447700",
     }
     Candidate.model_validate(candidate)
+
+
+def test_the_custom_format_example_of_the_docs_runs() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "mapping.md").read_text(encoding="utf-8")
+    example = docs.split("## Starting a custom format from `default_format`", 1)[1]
+    code = example.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/mapping.md", "exec"), namespace)
+
+    profile = {
+        "key": KEY,
+        "info": {"full_name": "Ada", "email": "ada@example.test", "phone": " +447700900123 "},
+        "tags": [{"name": "desired_title", "value": "Data Engineer"}, "junk"],
+    }
+
+    assert namespace["my_format"](profile) == {
+        "name": "Ada",
+        "email": "ada@example.test",
+        "contact_telephone": "+447700900123",
+        "mobile_telephone": "+447700900123",
+        "current_job_title": "Data Engineer",
+    }

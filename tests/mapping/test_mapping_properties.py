@@ -33,127 +33,119 @@ SCALARS = (
 ANY_JSON = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=6,
+    max_leaves=4,
 )
 ODD_TEXT = st.sampled_from(
-    [
-        "",
-        "  ",
-        "Undefined",
-        "undefined",
-        "null",
-        "None",
-        "N/A",
-        "Élodie",
-        "Лев",
-        "王芳",
-        "e\u0301",
-        "a\ud800b",
-        "\t x \n",
-    ]
+    ["", "  ", "Undefined", "undefined", "null", "None", "N/A", "e\u0301", "a\ud800b", "\t x \n"]
 )
-TEXT = st.one_of(ODD_TEXT, st.text(max_size=20), ANY_JSON)
-EMAIL = st.one_of(
-    st.emails(),
-    st.sampled_from(
-        ["ada@example.test", " ada@example.test ", "ada", "ada@", "a@b", "a@@b.c", "Ada <a@b.c>", ""]
-    ),
-    TEXT,
+ODD = st.one_of(ODD_TEXT, ANY_JSON)
+
+
+def sometimes_odd(plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """The plausible value about three times in four, else an odd one (any JSON, placeholders)."""
+    return st.one_of(plausible, plausible, plausible, ODD)
+
+
+WORDS = st.sampled_from(["Ada", "Example", "Élodie", "Лев", "王芳", "Data Engineer", "Örsted A/S", " Lyon "])
+TEXT = sometimes_odd(st.one_of(WORDS, st.text(max_size=15)))
+# st.emails() is slow to draw; this builds addresses that pass the documented syntax check.
+VALID_EMAIL = st.builds(
+    "{}@{}".format,
+    st.text(alphabet="abcXYZ019.+-_'éж", min_size=1, max_size=10),
+    st.lists(st.text(alphabet="abcxyz09-éж", min_size=1, max_size=8), min_size=2, max_size=3).map(".".join),
 )
-DATE = st.one_of(
-    st.sampled_from(
-        [
-            "2018-01-01T00:00:00",
-            "2018-01-01T00:00:00+0000",
-            "2018-01-01T00:00:00+00:00",
-            "2018-01-01T00:00:00Z",
-            "2018-01-01",
-            "1969-12-31T23:59:59",
-            "1969-12-31T23:59:59+0000",
-            "0001-01-01T00:00:00+0100",
-            "2018-02-30",
-            "junk",
-        ]
-    ),
-    st.datetimes().map(lambda moment: moment.isoformat()),
-    st.fixed_dictionaries({"iso8601": st.one_of(st.none(), st.datetimes().map(str), TEXT)}),
-    ANY_JSON,
+EMAIL = sometimes_odd(
+    st.one_of(
+        VALID_EMAIL,
+        st.sampled_from(
+            ["ada@example.test", " ada@example.test ", "ada", "ada@", "a@b", "a@@b.c", "Ada <a@b.c>"]
+        ),
+    )
 )
-NUMBER = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(min_value=-200, max_value=200),
-    st.sampled_from([0, 0.0, -0.0, "45.76", "lat", True, 10**400]),
-    ANY_JSON,
+DATE = sometimes_odd(
+    st.one_of(
+        st.sampled_from(
+            [
+                "2018-01-01T00:00:00",
+                "2018-01-01T00:00:00+0000",
+                "2018-01-01T00:00:00+00:00",
+                "2018-01-01T00:00:00Z",
+                "2018-01-01",
+                "1969-12-31T23:59:59",
+                "1969-12-31T23:59:59+0000",
+                "0001-01-01T00:00:00+0100",
+                "2018-02-30",
+            ]
+        ),
+        st.datetimes().map(lambda moment: moment.isoformat()),
+        st.fixed_dictionaries({"iso8601": st.one_of(st.none(), st.datetimes().map(str), TEXT)}),
+    )
 )
-COUNTRY = st.one_of(st.sampled_from(["FR", "fra", "France", "UK", "Atlantis", "  ", "250"]), TEXT)
-FIELDS = st.one_of(
-    st.just([]),
+NUMBER = sometimes_odd(
+    st.one_of(
+        st.floats(min_value=-90, max_value=90),
+        st.floats(min_value=-90, max_value=90),
+        st.integers(min_value=-200, max_value=200),
+        st.sampled_from([0, 0.0, -0.0, "45.76", float("nan"), float("inf"), True, 10**400]),
+    )
+)
+COUNTRY = sometimes_odd(st.sampled_from(["FR", "fra", "France", "UK", "United Kingdom", "Atlantis", "250"]))
+FIELDS = sometimes_odd(
+    st.one_of(
+        st.just([]),
+        st.fixed_dictionaries(
+            {"city": TEXT, "country": COUNTRY},
+            optional={
+                "road": TEXT,
+                "house_number": st.one_of(st.integers(), TEXT),
+                "state": TEXT,
+                "county": TEXT,
+                "postcode": st.one_of(st.integers(), TEXT),
+            },
+        ),
+    )
+)
+LOCATION = sometimes_odd(
+    st.one_of(
+        st.fixed_dictionaries({"text": TEXT, "lat": NUMBER, "lng": NUMBER, "fields": FIELDS}),
+        st.fixed_dictionaries({"text": TEXT, "lat": NUMBER, "lng": NUMBER, "fields": FIELDS}),
+        WORDS,
+    )
+)
+INFO = sometimes_odd(
     st.fixed_dictionaries(
-        {},
-        optional={
-            "road": TEXT,
-            "house_number": st.one_of(st.integers(), TEXT),
-            "city": TEXT,
-            "state": TEXT,
-            "county": TEXT,
-            "country": COUNTRY,
-            "postcode": st.one_of(st.integers(), TEXT),
-        },
-    ),
-    ANY_JSON,
+        {"full_name": TEXT, "email": EMAIL, "location": LOCATION},
+        optional={"first_name": TEXT, "last_name": TEXT, "phone": TEXT},
+    )
 )
-LOCATION = st.one_of(
-    st.fixed_dictionaries({}, optional={"text": TEXT, "lat": NUMBER, "lng": NUMBER, "fields": FIELDS}),
-    TEXT,
+EXPERIENCE = sometimes_odd(
+    st.fixed_dictionaries({"title": TEXT, "date_start": DATE, "date_end": DATE}, optional={"company": TEXT})
 )
-INFO = st.one_of(
+URL = sometimes_odd(
+    st.sampled_from(["https://f.test/ok.pdf", "https://f.test/fail.pdf", "https://f.test/big.pdf", "  "])
+)
+ATTACHMENT = sometimes_odd(
     st.fixed_dictionaries(
-        {},
-        optional={
-            "full_name": TEXT,
-            "first_name": TEXT,
-            "last_name": TEXT,
-            "email": EMAIL,
-            "phone": TEXT,
-            "location": LOCATION,
-        },
-    ),
-    ANY_JSON,
-)
-EXPERIENCE = st.one_of(
-    st.fixed_dictionaries(
-        {}, optional={"title": TEXT, "company": TEXT, "date_start": DATE, "date_end": DATE}
-    ),
-    ANY_JSON,
-)
-URL = st.one_of(
-    st.sampled_from(["https://f.test/ok.pdf", "https://f.test/fail.pdf", "https://f.test/big.pdf", "  "]),
-    TEXT,
-)
-ATTACHMENT = st.one_of(
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "type": st.one_of(st.sampled_from(["original", "resume", "cover", "other", "Original"]), TEXT),
-            "file_name": TEXT,
-            "original_file_name": TEXT,
-            "extension": st.one_of(st.sampled_from([".pdf", "pdf", "", ".", "p d f"]), TEXT),
+        {
+            "type": sometimes_odd(st.sampled_from(["original", "resume", "cover", "other", "Original"])),
             "public_url": URL,
         },
-    ),
-    ANY_JSON,
-)
-PROFILE = st.one_of(
-    st.fixed_dictionaries(
-        {},
         optional={
-            "key": st.one_of(st.text(alphabet="0123456789abcdef", min_size=40, max_size=40), ANY_JSON),
-            "info": INFO,
-            "experiences": st.one_of(st.lists(EXPERIENCE, max_size=4), ANY_JSON),
-            "attachments": st.one_of(st.lists(ATTACHMENT, max_size=4), ANY_JSON),
+            "file_name": TEXT,
+            "original_file_name": TEXT,
+            "extension": sometimes_odd(st.sampled_from([".pdf", "pdf", "", ".", "p d f"])),
         },
-    ),
-    ANY_JSON,
+    )
+)
+EXPERIENCES = sometimes_odd(st.lists(EXPERIENCE, min_size=1, max_size=4) | st.just([]))
+ATTACHMENTS = sometimes_odd(st.lists(ATTACHMENT, min_size=1, max_size=4) | st.just([]))
+PROFILE = sometimes_odd(
+    st.fixed_dictionaries(
+        {"info": INFO, "experiences": EXPERIENCES, "attachments": ATTACHMENTS},
+        optional={
+            "key": sometimes_odd(st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)),
+        },
+    )
 )
 
 
@@ -228,7 +220,7 @@ COMMON = settings(
 )
 
 
-@settings(COMMON, max_examples=1500)
+@settings(COMMON, max_examples=1200)
 @given(
     profile=PROFILE,
     cv_policy=st.sampled_from(["fail", "send_without"]),
@@ -247,16 +239,20 @@ def test_any_profile_maps_to_a_valid_candidate_or_raises_mapping_error(
 
 
 NAMED = st.fixed_dictionaries(
-    {"full_name": st.text(min_size=1).filter(str.strip), "email": st.emails()},
-    optional={"phone": TEXT, "location": LOCATION, "first_name": TEXT, "last_name": TEXT},
+    {
+        "full_name": st.text(alphabet="Ada Éлев王", min_size=1, max_size=12).filter(str.strip),
+        "email": VALID_EMAIL,
+        "location": LOCATION,
+    },
+    optional={"phone": TEXT, "first_name": TEXT, "last_name": TEXT},
 )
 
 
-@settings(COMMON, max_examples=1000)
+@settings(COMMON, max_examples=800)
 @given(
     info=NAMED,
-    experiences=st.one_of(st.lists(EXPERIENCE, max_size=4), ANY_JSON),
-    attachments=st.one_of(st.lists(ATTACHMENT, max_size=4), ANY_JSON),
+    experiences=EXPERIENCES,
+    attachments=ATTACHMENTS,
 )
 def test_a_named_profile_with_an_email_always_maps_under_send_without(
     info: dict[str, Any], experiences: Any, attachments: Any
