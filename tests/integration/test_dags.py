@@ -65,7 +65,7 @@ def test_event_dag_sends_the_profile_and_a_replay_does_not(airflow_sandbox: Any)
     [stored] = airflow_sandbox.hub.accepted()
     assert result["delivered"] == {profile["key"]: stored["transaction_id"]}
     assert stored["body"]["candidate"]["email"] == profile["info"]["email"].strip()
-    assert [d["type"] for d in stored["body"]["candidate"]["documents"]][0] == "cv"
+    assert stored["body"]["candidate"]["documents"][0]["type"] == "cv"
     ledger = read_state(conf["workflow_id"])
     assert ledger is not None
     assert ledger["delivered"][f"{profile['key']}|R-444"]["transaction_id"] == stored["transaction_id"]
