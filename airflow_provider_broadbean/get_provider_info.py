@@ -113,3 +113,16 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
     }
+
+
+def ui_field_behaviour(connection_type: str) -> dict[str, Any]:
+    """The declared form of a connection type, in the shape hooks returned before Airflow 3.2."""
+    for entry in get_provider_info()["connection-types"]:
+        if entry["connection-type"] == connection_type:
+            behaviour = entry["ui-field-behaviour"]
+            return {
+                "hidden_fields": list(behaviour["hidden-fields"]),
+                "relabeling": dict(behaviour["relabeling"]),
+                "placeholders": dict(behaviour["placeholders"]),
+            }
+    raise KeyError(connection_type)

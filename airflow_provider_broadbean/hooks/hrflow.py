@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
+from airflow_provider_broadbean._compat import BaseHook
 
 if TYPE_CHECKING:
     from airflow_provider_broadbean.hrflow_client import HrFlowApi
@@ -27,6 +27,13 @@ class HrFlowHook(BaseHook):
     default_conn_name = "hrflow_default"
     conn_type = "hrflow"
     hook_name = "HrFlow.ai"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form for Airflow 3.0 and 3.1; later releases read the provider info."""
+        from airflow_provider_broadbean.get_provider_info import ui_field_behaviour
+
+        return ui_field_behaviour("hrflow")
 
     def __init__(self, hrflow_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -112,7 +112,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         self.broadbean_conn_id = broadbean_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
+        from airflow_provider_broadbean._compat import AirflowException
 
         result = self.run_action()
         summary = result.summary()

@@ -31,7 +31,10 @@ def point_connections_at(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def get_dag(dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
     bag = DagBag(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     assert not bag.import_errors, bag.import_errors

@@ -53,6 +53,11 @@ def test_provider_info_module_imports_nothing_heavy() -> None:
     assert out.stdout.strip() == ""
 
 
+def _json_output(stdout: str) -> list[dict[str, str]]:
+    """The JSON table a CLI command printed (some Airflow releases print log lines before it)."""
+    return list(json.loads(stdout[stdout.index("[{") :]))
+
+
 @pytest.mark.airflow
 def test_airflow_cli_lists_provider_and_both_hooks(airflow_env: dict[str, str]) -> None:
     airflow_bin = str(Path(sys.executable).parent / "airflow")
@@ -64,7 +69,7 @@ def test_airflow_cli_lists_provider_and_both_hooks(airflow_env: dict[str, str]) 
         check=True,
         timeout=180,
     )
-    names = [row["package_name"] for row in json.loads(providers.stdout)]
+    names = [row["package_name"] for row in _json_output(providers.stdout)]
     assert "airflow-provider-broadbean" in names
 
     hooks = subprocess.run(
@@ -75,6 +80,6 @@ def test_airflow_cli_lists_provider_and_both_hooks(airflow_env: dict[str, str]) 
         check=True,
         timeout=180,
     )
-    rows = {row["connection_type"]: row for row in json.loads(hooks.stdout)}
+    rows = {row["connection_type"]: row for row in _json_output(hooks.stdout)}
     assert rows["hrflow"]["class"] == "airflow_provider_broadbean.hooks.hrflow.HrFlowHook"
     assert rows["broadbean"]["class"] == "airflow_provider_broadbean.hooks.broadbean.BroadbeanHook"
