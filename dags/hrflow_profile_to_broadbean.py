@@ -1,10 +1,13 @@
 """Send one HrFlow profile to Broadbean's Candidate Hub: for manual triggers and webhook relays.
 
 Trigger it from the UI form, or through the REST API with a conf such as
-``{"source_key": "...", "profile_key": "...", "job_id": "..."}``; conf keys override the Params of
-the same names. Defaults of the Params can be given to the Airflow processes as environment
-variables ``BROADBEAN_<PARAM NAME IN CAPITALS>`` (for example ``BROADBEAN_CLIENT_ID``), and the
-first retry delay as ``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
+``{"source_key": "...", "profile_key": "...", "job_id": "..."}``, or with the body of an HrFlow
+"profile created" webhook as ``{"hrflow_event": {...}}``. Conf keys override the Params of the same
+names; an unknown conf key fails the run before anything is read or sent.
+
+Defaults of the Params can be given to the Airflow processes as environment variables
+``BROADBEAN_<PARAM NAME IN CAPITALS>`` (for example ``BROADBEAN_CLIENT_ID``), and the first retry
+delay as ``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
 """
 
 from __future__ import annotations
@@ -37,19 +40,26 @@ with DAG(
     doc_md=__doc__,
     params={
         "source_key": Param(
-            _default("source_key", ""),
-            type="string",
-            minLength=1,
+            _default("source_key"),
+            type=["null", "string"],
             title="HrFlow source key",
-            description="The HrFlow source that holds the profile.",
+            description="The HrFlow source that holds the profile. Required unless a webhook event is given.",
             section="Profile",
         ),
         "profile_key": Param(
-            "",
-            type="string",
-            minLength=1,
+            None,
+            type=["null", "string"],
             title="HrFlow profile key",
-            description="The profile to send (its 40-character key).",
+            description="The profile to send (its 40-character key). Required unless a webhook event "
+            "is given.",
+            section="Profile",
+        ),
+        "hrflow_event": Param(
+            None,
+            type=["null", "object"],
+            title="HrFlow webhook event",
+            description="The body of an HrFlow 'profile created' webhook (profile.storing.success or "
+            "profile.parsing.success), as a relay forwards it; the source and profile keys are read from it.",
             section="Profile",
         ),
         "job_id": Param(
@@ -125,5 +135,8 @@ with DAG(
         shortlist_id="{{ params.shortlist_id }}",
         aplitrak_email_address="{{ params.aplitrak_email_address }}",
         persist="{{ params.persist }}",
+        mode="event",
         incremental="{{ params.incremental }}",
+        hrflow_event="{{ params.hrflow_event }}",
+        reject_unknown_conf=True,
     )

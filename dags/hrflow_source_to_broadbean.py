@@ -61,5 +61,6 @@ with DAG(
         shortlist_id="{{ params.shortlist_id }}",
         aplitrak_email_address="{{ params.aplitrak_email_address }}",
         persist="{{ params.persist }}",
+        mode="poll",
         incremental=True,
     )

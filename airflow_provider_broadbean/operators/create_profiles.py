@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,12 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         duplicate candidate, so off by default. (templated)
     :param cv_policy: ``"fail"`` or ``"send_without"`` for a CV that cannot be fetched. (templated)
     :param max_document_bytes: size limit of one attachment. (templated)
+    :param hrflow_event: the body of an HrFlow "profile created" webhook; the source and profile keys
+        are taken from it (see :mod:`airflow_provider_broadbean.events`). (templated)
+    :param mode: ``"event"`` requires a profile key (from ``profile_key`` or ``hrflow_event``);
+        ``"poll"`` reads the source's profiles; ``"auto"`` (default) polls when no profile key is given.
+    :param reject_unknown_conf: fail the task, before any network call, when the DAG run's conf has
+        a key that is not one of the DAG's Params (a typo would otherwise be silently ignored).
     :param hrflow_conn_id: the HrFlow connection.
     :param broadbean_conn_id: the Candidate Hub connection.
     """
@@ -61,6 +68,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         "resend_unconfirmed",
         "cv_policy",
         "max_document_bytes",
+        "hrflow_event",
     )
     ui_color = "#f0e6ff"
 
@@ -85,6 +93,9 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         resend_unconfirmed: bool | str = False,
         cv_policy: str = "fail",
         max_document_bytes: int | str = 10 * 1024 * 1024,
+        hrflow_event: dict[str, Any] | str | None = None,
+        reject_unknown_conf: bool = False,
+        mode: str = "auto",
         hrflow_conn_id: str = "hrflow_default",
         broadbean_conn_id: str = "broadbean_default",
         **kwargs: Any,
@@ -108,16 +119,26 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         self.resend_unconfirmed = resend_unconfirmed
         self.cv_policy = cv_policy
         self.max_document_bytes = max_document_bytes
+        self.hrflow_event = hrflow_event
+        self.reject_unknown_conf = reject_unknown_conf
+        if mode not in {"auto", "event", "poll"}:
+            raise ValueError("mode must be 'auto', 'event' or 'poll'")
+        self.mode = mode
         self.hrflow_conn_id = hrflow_conn_id
         self.broadbean_conn_id = broadbean_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_broadbean._compat import AirflowException
+        from airflow_provider_broadbean._compat import AirflowException, AirflowFailException
 
+        if self.reject_unknown_conf:
+            self.check_conf_keys(context, declared=set(self.dag.params) if self.has_dag() else set())
         result = self.run_action()
         summary = result.summary()
         if result.status.value == "fatal":
-            raise AirflowException(f"Broadbean run failed: {result.reason.value}: {result.detail or ''}")
+            message = f"Broadbean run failed: {result.reason.value}: {result.detail or ''}"
+            if result.reason.value.startswith("bad_"):
+                raise AirflowFailException(message)  # bad input: retrying cannot help
+            raise AirflowException(message)
         if result.status.value == "success_with_failures":
             message = f"Broadbean run finished with failures: {summary['events']}"
             if self.fail_on_partial:
@@ -125,8 +146,27 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             self.log.warning("%s", message)
         return summary
 
+    @staticmethod
+    def check_conf_keys(context: Context, declared: set[str]) -> None:
+        """Fail, without retries, on a conf key that is not one of the DAG's declared Params.
+
+        The run's params already include every conf key, so the DAG's own declaration is the
+        reference.
+        """
+        from airflow_provider_broadbean._compat import AirflowFailException
+
+        dag_run = context.get("dag_run")
+        conf = getattr(dag_run, "conf", None) or {}
+        known = declared
+        unknown = sorted(set(conf) - known)
+        if unknown:
+            raise AirflowFailException(
+                f"unknown conf key(s): {', '.join(unknown)}; this DAG takes: {', '.join(sorted(known))}"
+            )
+
     def run_action(self) -> RunResult:
         """Validate the rendered parameters, build the clients from the connections, and run."""
+        from airflow_provider_broadbean.events import keys_from_webhook
         from airflow_provider_broadbean.hooks.broadbean import BroadbeanHook
         from airflow_provider_broadbean.hooks.hrflow import HrFlowHook
         from airflow_provider_broadbean.parameters import (
@@ -143,7 +183,19 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         from airflow_provider_broadbean.result import Reason, RunResult
         from airflow_provider_broadbean.state import VariableStateStore, WorkflowState
 
-        pull_parameters = {"source_key": self.source_key, "profile_key": self.profile_key}
+        source_key, profile_key = self.source_key, self.profile_key
+        if self.hrflow_event not in (None, "", "None"):
+            try:
+                source_key, profile_key = self._keys_from_event(keys_from_webhook)
+            except ParameterError as exc:
+                return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
+        if self.mode == "poll":
+            profile_key = None
+        elif self.mode == "event" and profile_key in (None, "", "None"):
+            return RunResult.fatal(
+                Reason.bad_origin_parameters, "profile_key: required (or an hrflow_event that names it)"
+            )
+        pull_parameters = {"source_key": source_key, "profile_key": profile_key}
         push_parameters = {
             "client_id": self.client_id,
             "source_id": self.source_id,
@@ -192,6 +244,25 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             hrflow.close()
             if hub is not None:
                 hub.close()
+
+    def _keys_from_event(self, parse_event: Callable[[Any], tuple[str, str]]) -> tuple[str, str]:
+        """Source and profile keys from the webhook body; given keys must agree with it."""
+        from airflow_provider_broadbean.parameters import ParameterError
+
+        event = self.hrflow_event
+        if isinstance(event, str):
+            try:
+                event = json.loads(event)
+            except ValueError:
+                raise ParameterError("hrflow_event: not a JSON object") from None
+        source_key, profile_key = parse_event(event)
+        for name, given, found in (
+            ("source_key", self.source_key, source_key),
+            ("profile_key", self.profile_key, profile_key),
+        ):
+            if given and given != found:
+                raise ParameterError(f"{name}: {given!r} differs from the webhook event's {found!r}")
+        return source_key, profile_key
 
 
 def _text_values(values: dict[str, Any]) -> dict[str, Any]:

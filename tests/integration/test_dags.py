@@ -119,3 +119,59 @@ def test_poll_dag_sends_new_profiles_once(airflow_sandbox: Any, monkeypatch: pyt
         "e" * 40: airflow_sandbox.hub.accepted()[-1]["transaction_id"]
     }
     assert len(airflow_sandbox.hub.accepted()) == sent + 1
+
+
+def test_webhook_body_as_conf_sends_the_profile(airflow_sandbox: Any) -> None:
+    profile = seeded_with_cv(airflow_sandbox)
+    event = {
+        "type": "profile.storing.success",
+        "message": "Profile stored",
+        "profile": {"key": profile["key"], "source": {"key": config.SOURCE_KEY}},
+    }
+    state, result = run_dag(
+        "hrflow_profile_to_broadbean",
+        {"workflow_id": f"hook-{uuid.uuid4().hex[:8]}", "hrflow_event": event, **PUSH},
+    )
+    assert state == "success"
+    assert result is not None and list(result["delivered"]) == [profile["key"]]
+    assert len(airflow_sandbox.hub.accepted()) == 1
+
+
+@pytest.mark.parametrize(
+    "conf_change",
+    [
+        {
+            "hrflow_event": {
+                "type": "profile.storing.update",
+                "profile": {"key": "f" * 40, "source": {"key": "a" * 40}},
+            }
+        },
+        {"jobid": "R-444"},
+        {"profile_key": None},
+    ],
+    ids=["other-event-type", "unknown-key", "missing-profile"],
+)
+def test_bad_conf_fails_fast_without_calling_out(airflow_sandbox: Any, conf_change: dict[str, Any]) -> None:
+    conf = {
+        "workflow_id": f"bad-{uuid.uuid4().hex[:8]}",
+        "source_key": config.SOURCE_KEY,
+        "profile_key": seeded_with_cv(airflow_sandbox)["key"],
+        **PUSH,
+        **conf_change,
+    }
+    airflow_sandbox.hrflow.clear_requests()
+    state, _ = run_dag("hrflow_profile_to_broadbean", conf)
+    assert state == "failed"
+    assert airflow_sandbox.hrflow.requests() == []
+    assert airflow_sandbox.hub.requests() == []
+
+
+def test_conf_of_the_wrong_type_is_refused_at_trigger(airflow_sandbox: Any) -> None:
+    from airflow.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="persist"):
+        run_dag(
+            "hrflow_profile_to_broadbean",
+            {"persist": "yes", "profile_key": "f" * 40, "source_key": config.SOURCE_KEY, **PUSH},
+        )
+    assert airflow_sandbox.hrflow.requests() == []
