@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from airflow_provider_broadbean.exceptions import AttachmentError, HrFlowError
+from airflow_provider_broadbean.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class HrFlowApi:
         pool_size: int = 10,
     ) -> None:
         self.api_url = normalise_api_url(api_url)
+        self._secrets = (api_secret,)
         self.timeout = (min(timeout, 10.0), timeout)
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_maxsize=pool_size, max_retries=build_retry(max_attempts))
@@ -130,15 +132,18 @@ class HrFlowApi:
         try:
             reply = func(*args, **kwargs)
         except requests.exceptions.RequestException as exc:
-            raise HrFlowError(f"{what}: HrFlow could not be reached: {type(exc).__name__}: {exc}") from None
+            detail = redact(str(exc), self._secrets)
+            raise HrFlowError(
+                f"{what}: HrFlow could not be reached: {type(exc).__name__}: {detail}"
+            ) from None
         except (KeyError, ValueError, TypeError) as exc:
-            raise HrFlowError(f"{what}: unusable reply or argument: {type(exc).__name__}: {exc}") from None
+            detail = redact(str(exc), self._secrets)
+            raise HrFlowError(f"{what}: unusable reply or argument: {type(exc).__name__}: {detail}") from None
         if not isinstance(reply, dict):
             raise HrFlowError(f"{what}: HrFlow replied with {type(reply).__name__}, not a JSON object")
         return reply
 
-    @staticmethod
-    def _fail(what: str, reply: dict[str, Any]) -> HrFlowError:
+    def _fail(self, what: str, reply: dict[str, Any]) -> HrFlowError:
         code = reply.get("code")
         status = code if isinstance(code, int) else None
         hint = ""
@@ -146,7 +151,8 @@ class HrFlowApi:
             hint = " (check the API key and user email, and that the key can read this source)"
         elif status == 402:
             hint = " (HrFlow account over quota)"
-        return HrFlowError(f"{what}: HrFlow answered {code}: {_reply_text(reply)}{hint}", status=status)
+        message = redact(_reply_text(reply), self._secrets)
+        return HrFlowError(f"{what}: HrFlow answered {code}: {message}{hint}", status=status)
 
     def get_profile(
         self, source_key: str, profile_key: str | None = None, reference: str | None = None
@@ -163,7 +169,7 @@ class HrFlowApi:
         code = reply.get("code")
         if code == 200 and isinstance(reply.get("data"), dict):
             return dict(reply["data"])
-        message = _reply_text(reply)
+        message = redact(_reply_text(reply), self._secrets)
         if code == 400 and "unable to find object" in message.lower():
             if "source" in message.lower():
                 raise HrFlowError(f"{what}: the source does not exist ({message})", status=400)

@@ -173,3 +173,15 @@ def test_test_connection(
     ok, message = HrFlowHook(hrflow_conn_id="hrflow_bad").test_connection()
     assert not ok
     assert "401" in message and "2" * 32 not in message
+
+
+def test_a_reply_that_echoes_the_key_is_redacted(sandbox: Any, source: str) -> None:
+    api = HrFlowApi(
+        api_secret=HRFLOW_API_SECRET, api_user=HRFLOW_API_USER, api_url=sandbox.hrflow_url, max_attempts=1
+    )
+    echo = json.dumps({"code": 403, "message": f"Forbidden for X-API-KEY={HRFLOW_API_SECRET}"})
+    sandbox.hrflow.enqueue({"status": 403, "content_type": "application/json", "body": echo})
+    with pytest.raises(HrFlowError) as caught:
+        api.get_profile(source, f"{2:040x}")
+    assert HRFLOW_API_SECRET not in str(caught.value)
+    assert "X-API-KEY=***" in str(caught.value)
