@@ -10,7 +10,9 @@ OLDEST_AIRFLOW := 3.0.6
 OLDEST_CUTOFF := 2025-09-10
 UV_INSTALL := pip install --quiet "uv==$(UV_VERSION)"
 
-.PHONY: install lint test test-newest test-oldest demo bench sandbox lock clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install lint test test-newest test-oldest chromium demo bench sandbox lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +39,15 @@ lint: install
 # The whole suite on the newest Airflow, then what depends on Airflow on the oldest one.
 test: lint test-newest test-oldest
 
-test-newest: install
+test-newest: install chromium
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium (a test tool's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/pytest tests/unit tests/integration -m "not deployment"

@@ -184,7 +184,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         from airflow_provider_broadbean.state import VariableStateStore, WorkflowState
 
         source_key, profile_key = self.source_key, self.profile_key
-        if self.hrflow_event not in (None, "", "None"):
+        if self.hrflow_event not in (None, "", "None", {}, "{}"):  # the UI form sends {} when empty
             try:
                 source_key, profile_key = self._keys_from_event(keys_from_webhook)
             except ParameterError as exc:
