@@ -293,11 +293,35 @@ def _download(fetch: Fetcher, url: str, max_bytes: int) -> bytes:
     return content
 
 
+_SIGNATURES = (
+    (b"%PDF-", ".pdf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".doc"),
+    (b"PK\x03\x04", ".docx"),
+    (b"{\\rtf", ".rtf"),
+)
+
+
+def sniffed_extension(content: bytes) -> str:
+    """The extension a file's first bytes announce (PDF, Word, RTF), or ``""`` when unknown.
+
+    ``PK`` archives are taken as ``.docx``, the usual zip-based CV format.
+    """
+    for magic, extension in _SIGNATURES:
+        if content.startswith(magic):
+            return extension
+    return ""
+
+
 def _as_document(planned: PlannedDocument, content: bytes) -> Document:
-    """The Broadbean document: standard base64, padded, on one line."""
-    return Document(
-        filename=planned.filename, type=planned.type, content=base64.b64encode(content).decode("ascii")
-    )
+    """The Broadbean document: standard base64, padded, on one line.
+
+    Broadbean expects a file name with an extension; when the attachment's fields gave none, the
+    one the content itself announces is added (this reads the file, it invents nothing).
+    """
+    filename = planned.filename
+    if not _HAS_EXTENSION.search(filename):
+        filename += sniffed_extension(content)
+    return Document(filename=filename, type=planned.type, content=base64.b64encode(content).decode("ascii"))
 
 
 def _fetcher(options: DocumentOptions) -> Fetcher:

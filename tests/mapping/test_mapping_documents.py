@@ -387,3 +387,29 @@ def test_content_is_standard_base64_without_line_breaks() -> None:
 )
 def test_attachment_filename(attachment: dict[str, Any], expected: str) -> None:
     assert attachment_filename(attachment, "cv") == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"%PDF-1.4\n", "cv.pdf"),
+        (b"PK\x03\x04word/", "cv.docx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "cv.doc"),
+        (b"{\\rtf1 hello}", "cv.rtf"),
+        (b"plain words", "cv"),
+    ],
+)
+def test_a_name_without_extension_gets_the_one_its_content_announces(content: bytes, filename: str) -> None:
+    fetcher = FakeFetcher({"https://files.test/cv": content})
+    attachments = [{"type": "original", "file_name": "cv", "public_url": "https://files.test/cv"}]
+    [document] = build_documents("k", attachments, DocumentOptions(fetcher=fetcher))
+    assert document.filename == filename
+
+
+def test_a_given_extension_is_never_replaced_by_the_content() -> None:
+    fetcher = FakeFetcher({"https://files.test/cv": b"PK\x03\x04"})
+    attachments = [
+        {"type": "original", "original_file_name": "cv.odt", "public_url": "https://files.test/cv"}
+    ]
+    [document] = build_documents("k", attachments, DocumentOptions(fetcher=fetcher))
+    assert document.filename == "cv.odt"
