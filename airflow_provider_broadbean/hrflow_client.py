@@ -10,6 +10,7 @@ profile, a page walk that never yields a key twice, attachment downloads with a 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ DEFAULT_API_URL = "https://api.hrflow.ai/v1/"
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_WALKS = 3
+API_SECRET_FORM = re.compile(r"^ask[rw]?_[0-9a-f]{32}$")
 _CHUNK = 64 * 1024
 
 
@@ -292,6 +294,8 @@ class HrFlowApi:
     def check_auth(self) -> dict[str, Any]:
         """Check the key pair; return HrFlow's reply data."""
         what = "checking the API key pair"
+        if not API_SECRET_FORM.match(self._secrets[0] or ""):
+            raise HrFlowError(f"{what}: the API secret key must be ask_, askr_ or askw_ and 32 hexadecimal digits")
         reply = self._call(what, self.client.auth.get)
         if reply.get("code") != 200:
             raise self._fail(what, reply)

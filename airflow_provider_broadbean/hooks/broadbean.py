@@ -82,8 +82,9 @@ class BroadbeanHook(BaseHook):
         refuses before storing anything. A 401/403 means the secret or the signing source id is
         wrong; a 400 means the signature was accepted and the hub validated the body.
 
-        .. note:: Without a signing source id in the connection's login, the check signs with
-           ``connection-test`` and can only show that the hub is reachable.
+        .. note:: Without a signing source id in the connection's login there is no source id to
+           prove the secret with: the check then fails with a message saying so, even when the hub
+           is reachable.
         """
         from airflow_provider_broadbean.exceptions import HubError
 
@@ -95,7 +96,10 @@ class BroadbeanHook(BaseHook):
             if exc.status == 400:
                 return True, f"Candidate Hub reachable and signature accepted ({exc.error or 'HTTP 400'})."
             if exc.status in {401, 403} and client.signing_source_id is None:
-                return True, "Candidate Hub reachable; set the signing source id to check the secret key."
+                return False, (
+                    "Candidate Hub reachable, but the secret key was not checked: set the signing "
+                    "source id (Login) to the source id Veritone Hire issued, then test again."
+                )
             return False, str(exc)
         except ValueError as exc:
             return False, str(exc)

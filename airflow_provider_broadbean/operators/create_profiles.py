@@ -204,9 +204,15 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             "aplitrak_email_address": self.aplitrak_email_address,
         }
         try:
-            workflow_id = check_workflow_id(self.workflow_id)
             pull = parse(PullParameters, _text_values(pull_parameters), "pull_parameters")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
+        try:
             push = parse(PushParameters, _text_values(push_parameters), "push_parameters")
+        except ParameterError as exc:
+            return RunResult.fatal(Reason.bad_target_parameters, str(exc))
+        try:
+            workflow_id = check_workflow_id(self.workflow_id)
             persist = check_bool(_as_bool(self.persist), "persist")
             incremental = check_bool(_as_bool(self.incremental), "incremental")
             options = RunOptions(

@@ -67,3 +67,11 @@ def test_test_connection_reports_an_unreachable_hub(monkeypatch: pytest.MonkeyPa
     ok, message = BroadbeanHook(broadbean_conn_id="broadbean_down").test_connection()
     assert not ok
     assert "could not connect" in message
+
+
+def test_test_connection_without_a_source_id_does_not_claim_success(
+    monkeypatch: pytest.MonkeyPatch, sandbox: Any
+) -> None:
+    ok, message = make_hook(monkeypatch, sandbox).test_connection()
+    assert not ok
+    assert "signing source id" in message
