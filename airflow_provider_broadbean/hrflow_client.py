@@ -295,7 +295,9 @@ class HrFlowApi:
         """Check the key pair; return HrFlow's reply data."""
         what = "checking the API key pair"
         if not API_SECRET_FORM.match(self._secrets[0] or ""):
-            raise HrFlowError(f"{what}: the API secret key must be ask_, askr_ or askw_ and 32 hexadecimal digits")
+            raise HrFlowError(
+                f"{what}: the API secret key must be ask_, askr_ or askw_ and 32 hexadecimal digits"
+            )
         reply = self._call(what, self.client.auth.get)
         if reply.get("code") != 200:
             raise self._fail(what, reply)
