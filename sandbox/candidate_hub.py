@@ -1,4 +1,4 @@
-"""An emulator of Broadbean's Candidate Hub ``POST /candidate`` (protocols.md, section 1).
+"""An emulator of Broadbean's Candidate Hub ``POST /candidate`` (docs/protocols.md, section 1).
 
 The emulator is strict on purpose: it checks the signature headers and the payload as the protocol
 page states them, so a client that passes here does not rely on a lenient stand-in. Order of the

@@ -27,7 +27,7 @@ SOURCE_NAME = "Sandbox careers site"
 HUB_SECRET = "7uRnuI8OKmGQ0cd4iUar5ydkt_XQ-RrW"
 HUB_SOURCES = ("board1", "sandbox-board")
 HUB_MAX_BODY_BYTES = 25 * 1024 * 1024
-# A signature time further than this from the hub's clock is rejected (protocols.md, section 1).
+# A signature time further than this from the hub's clock is rejected (docs/protocols.md, section 1).
 SIGNATURE_WINDOW_S = 300
 
 # Ports used by ``python -m sandbox`` when none is given; the Python API defaults to free ports.

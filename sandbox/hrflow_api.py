@@ -1,4 +1,4 @@
-"""An emulator of the part of the HrFlow.ai API this provider uses (protocols.md, section 2).
+"""An emulator of the part of the HrFlow.ai API this provider uses (docs/protocols.md, section 2).
 
 Routes, under ``/v1/``: ``auth``, ``source``, ``profile/indexing`` and ``storing/profiles``.
 Attachment files are served at ``/_files/<name>`` (standing in for HrFlow's signed storage links)

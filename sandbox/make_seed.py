@@ -3,7 +3,7 @@
 The people are invented. E-mail addresses use ``.test`` domains, phone numbers come from ranges
 reserved for fiction (UK 07700 900xxx, 020 7946 0xxx, 0113 496 0xxx, 0161 496 0xxx; US 555-01xx;
 France 01 99 00 xx xx). Each profile has the shape of a parsed HrFlow profile; some carry, on
-purpose, the odd shapes listed in protocols.md (see ``MESSY`` for which is where). Each CV or
+purpose, the odd shapes listed in docs/protocols.md (see ``MESSY`` for which is where). Each CV or
 cover letter is a one-page PDF 1.4 written here without any library. The output is deterministic:
 running the script twice gives the same bytes.
 """

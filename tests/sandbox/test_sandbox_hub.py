@@ -18,7 +18,7 @@ from sandbox import CandidateHub, Sandbox
 from sandbox.candidate_hub import sign, signed_headers
 from sandbox.config import HUB_SECRET
 
-# The public test vector of protocols.md, section 1.
+# The public test vector of docs/protocols.md, section 1.
 VECTOR_SECRET = "secret"
 VECTOR_SOURCE = "board1"
 VECTOR_TIME = 1577965016
