@@ -29,6 +29,14 @@ DEFAULT_HUB_URL = "https://candidatehub.adcourier.com"
 MAX_LOGGED_BODY = 500
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SUCCESS_VALUES = (1, True, "1")
+# Request errors raised before anything is sent: a bad URL or header, nothing the hub could store.
+_NOT_SENT = (
+    requests.exceptions.URLRequired,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidHeader,
+)
 
 
 @dataclass(frozen=True)
@@ -176,8 +184,15 @@ class CandidateHubClient:
                 "have been stored",
                 ambiguous=True,
             ) from None
+        except _NOT_SENT as exc:
+            raise HubError(f"request to the Candidate Hub could not be made: {exc}") from None
         except requests.exceptions.RequestException as exc:
-            raise HubError(f"request to the Candidate Hub failed: {exc}") from None
+            # Anything else (a reply cut short, an undecodable body) happened after the request left.
+            raise HubError(
+                f"the reply of the Candidate Hub could not be read: {type(exc).__name__}: {exc}; the "
+                "candidate may have been stored",
+                ambiguous=True,
+            ) from None
         return self._check_reply(response)
 
     def _check_reply(self, response: requests.Response) -> str:
@@ -201,7 +216,10 @@ class CandidateHubClient:
             if transaction_id:
                 return str(transaction_id)
             raise HubError(
-                f"Candidate Hub replied success without a transaction id (HTTP {status})", status=status
+                f"Candidate Hub replied success without a transaction id (HTTP {status}); the candidate "
+                "may have been stored",
+                status=status,
+                ambiguous=True,
             )
         raise _reply_error(response, f"Candidate Hub refused the candidate: HTTP {status}: {error}", error)
 

@@ -1,8 +1,11 @@
 """The action "create profiles in Broadbean": read, apply logics, format, push, record.
 
-One profile goes through the stages on one worker thread; a bounded pool runs up to
-``concurrency`` profiles at once, so memory is bounded by the concurrency and not by the size of
-the run. The state (delivery ledger, pending sends, poll cursor) is written after every batch.
+Profiles go in chunks of ``concurrency``: a chunk is prepared (read, logics, format, documents) on
+a bounded pool while the chunk before it is being sent, so memory is bounded by the concurrency and
+not by the size of the run. Before a chunk is sent, one state write marks its profiles pending and
+records the outcomes known so far; a send is therefore always marked before it leaves, and a worker
+killed mid-run leaves pending only what was really in flight. The last write of a run is read back
+to make sure a concurrent run did not overwrite it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,7 +44,8 @@ Callback = Callable[[dict[str, Any], dict[str, Any], Counter, list[dict[str, Any
 class RunOptions:
     """How a run behaves beyond the hrflow-connectors parameters.
 
-    :param concurrency: profiles processed (downloaded, formatted, pushed) at once.
+    :param concurrency: profiles sent to the hub at once; as many more are prepared (read,
+        formatted, documents downloaded) meanwhile.
     :param resend_unconfirmed: resend profiles whose earlier send may have reached the hub without
         a readable reply. Off by default: a resend can create a second candidate.
     :param max_document_bytes: size limit of one attachment download.
@@ -72,6 +77,8 @@ class _Outcome:
     ambiguous: bool = False
     retry_later: bool = False
     item: dict[str, Any] | None = None
+    envelope: dict[str, Any] | None = None  # ready to send; dropped once sent
+    sent: bool = False
 
 
 @dataclass
@@ -132,6 +139,18 @@ def redact_documents(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "candidate": {**candidate, "documents": shown}}
 
 
+def _worth_retrying(error: HubError) -> bool:
+    """Whether a poll should try a refused candidate again on its next run.
+
+    Yes for what the hook retries (429, 5xx, no connection), for 401 and 403 (they refuse the
+    sender's secret or source id, not the candidate: once the connection is fixed it must still go)
+    and for a reply that is not the hub's JSON answer (a proxy or maintenance page: the hub never
+    judged the candidate). No for the hub's own refusal of the candidate (400, 413, ``success: 0``):
+    sending it unchanged would fail again; an edit of the profile brings it back.
+    """
+    return error.retryable or error.status in (None, 401, 403) or error.error is None
+
+
 def _parse_time(value: Any) -> datetime | None:
     from airflow_provider_broadbean.dates import parse_hrflow_datetime
 
@@ -182,6 +201,10 @@ class CreateProfilesRun:
         self.result_unconfirmed: list[str] = []
         self.result_failed: dict[str, str] = {}
         self.items: list[dict[str, Any]] = []
+        self._state_changed = False
+        self._unsaved = False
+        self._preparing: list[Future[_Outcome]] = []
+        self._sending: list[tuple[_Outcome, Future[_Outcome]]] = []
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -211,6 +234,8 @@ class CreateProfilesRun:
                 self._process_all(iter([_WorkItem(str(self.pull.profile_key))]))
             else:
                 self._poll()
+            if self.persist and (self._unsaved or self._state_changed):
+                self.state.save(confirm=True)
         except HrFlowError as exc:
             self.events[Event.read_failure] += 1
             self.log.error("Reading source %s failed: %s", self.pull.source_key, exc)
@@ -252,38 +277,66 @@ class CreateProfilesRun:
 
         keys = sorted(listed, key=lambda key: (listed[key][0], key))
         if self.incremental:
+            # Earlier runs' transient failures come back; their unconfirmed sends are reported again
+            # (and resent only with resend_unconfirmed), however far behind the cursor they are.
             retry = [key for key in self.state.retry_keys() if key not in listed]
-            if retry:
-                self.log.info("Retrying %s profiles that failed in earlier runs", len(retry))
-            keys = retry + keys
+            unconfirmed = [
+                key
+                for key in self.state.pending_keys(self.push.job_id)
+                if key not in listed and key not in retry
+            ]
+            if retry or unconfirmed:
+                self.log.info(
+                    "Adding %s profiles that failed in earlier runs and %s with an unconfirmed send",
+                    len(retry),
+                    len(unconfirmed),
+                )
+            keys = retry + unconfirmed + keys
         self.log.info("Poll found %s profiles to consider (cursor=%s)", len(keys), self.state.cursor)
         self._process_all(_WorkItem(key) for key in keys)
 
         if self.incremental and newest is not None and self.persist:
             self.state.set_cursor(sort_by, newest.astimezone(timezone.utc).isoformat(timespec="seconds"))
-            self.state.save()
+            self._unsaved = True
 
     def _process_all(self, items: Iterator[_WorkItem]) -> None:
-        """Skip what the ledger settles, then process the rest in batches on the pool."""
-        batch_size = max(1, self.options.concurrency) * 2
-        with ThreadPoolExecutor(
-            max_workers=max(1, self.options.concurrency), thread_name_prefix="broadbean-push"
-        ) as pool:
-            batch: list[_WorkItem] = []
-            for item in items:
-                if self._settled(item.key):
-                    continue
-                batch.append(item)
-                if len(batch) >= batch_size:
-                    self._run_batch(pool, batch)
-                    batch = []
-            if batch:
-                self._run_batch(pool, batch)
+        """Skip what the ledger settles; prepare the rest a chunk ahead and send chunk by chunk.
+
+        The pool has room for one chunk being prepared and one being sent, so neither waits for
+        a free worker. What is left unsaved at the end is written by :meth:`run`.
+        """
+        size = max(1, self.options.concurrency)
+        chunks = self._chunks(items, size)
+        with ThreadPoolExecutor(max_workers=2 * size, thread_name_prefix="broadbean-push") as pool:
+            try:
+                self._preparing = [pool.submit(self._prepare_one, item) for item in next(chunks, [])]
+                while self._preparing:
+                    prepared = [future.result() for future in self._preparing]
+                    self._preparing = [pool.submit(self._prepare_one, item) for item in next(chunks, [])]
+                    self._send_chunk(pool, prepared)
+                    if self._unsaved and not all(future.done() for future in self._preparing):
+                        self._save()  # the next chunk is not ready: make these outcomes durable now
+            except BaseException:
+                self._wind_down()
+                raise
+
+    def _chunks(self, items: Iterator[_WorkItem], size: int) -> Iterator[list[_WorkItem]]:
+        chunk: list[_WorkItem] = []
+        for item in items:
+            if self._settled(item.key):
+                continue
+            chunk.append(item)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
     def _settled(self, key: str) -> bool:
         """True when the ledger says this profile needs nothing: delivered, or unconfirmed."""
         delivered = self.state.delivered(key, self.push.job_id)
         if delivered:
+            self._forget_retry(key)
             self.events[Event.skipped_already_delivered] += 1
             self.log.info(
                 "Profile %s already delivered for job %s (transaction %s); skipped",
@@ -294,6 +347,7 @@ class CreateProfilesRun:
             return True
         pending = self.state.pending(key, self.push.job_id)
         if pending and not self.options.resend_unconfirmed:
+            self._forget_retry(key)
             self.events[Event.skipped_unconfirmed] += 1
             self.result_unconfirmed.append(key)
             self.log.warning(
@@ -308,19 +362,62 @@ class CreateProfilesRun:
             self.log.warning("Profile %s: resending an unconfirmed send, as asked", key)
         return False
 
-    def _run_batch(self, pool: ThreadPoolExecutor, batch: list[_WorkItem]) -> None:
-        if self.persist:
-            self.state.mark_pending((item.key for item in batch), self.push.job_id, self.run_id)
-            self.state.save()
-        for outcome in pool.map(self._process_one, batch):
-            self._record(outcome)
-        if self.persist:
-            self.state.save()
+    def _forget_retry(self, key: str) -> None:
+        """A settled profile needs no retry entry (its send went, or awaits a person's decision)."""
+        if self.persist and self.state.retrying(key):
+            self.state.clear_retry(key)
+            self._unsaved = True
+
+    def _send_chunk(self, pool: ThreadPoolExecutor, prepared: list[_Outcome]) -> None:
+        """Mark what is ready to go pending, in one write with what was recorded before; send it."""
+        ready = [outcome for outcome in prepared if outcome.envelope is not None]
+        for outcome in prepared:
+            if outcome.envelope is None:
+                self._record(outcome)
+        if self.persist and ready:
+            self.state.mark_pending((outcome.key for outcome in ready), self.push.job_id, self.run_id)
+            self._save()
+        self._sending = [(outcome, pool.submit(self._send_one, outcome)) for outcome in ready]
+        while self._sending:
+            done = self._sending[0][1].result()
+            self._sending.pop(0)
+            self._record(done)
         self._progress()
+
+    def _save(self) -> None:
+        self.state.save()
+        self._unsaved = False
+        self._state_changed = True
+
+    def _wind_down(self) -> None:
+        """The run is being stopped (a task timeout, a kill turned into an exception, a failed state
+        write): save what is known, so the next run neither resends a delivery nor reports as
+        unconfirmed a profile that never left.
+
+        Preparations are cancelled: they send nothing. Sends already in flight cannot be called
+        back, so their outcome is awaited (the hub client's timeouts bound it) and recorded.
+        """
+        for future in self._preparing:
+            future.cancel()
+        for outcome, future in self._sending:
+            if future.cancel():
+                self.state.clear_pending(outcome.key, self.push.job_id)
+        in_flight = [future for _, future in self._sending if not future.cancelled()]
+        wait_for(in_flight)
+        for future in in_flight:
+            if future.exception() is None:
+                self._record(future.result())
+        self._sending = []
+        if self.persist and self._unsaved:
+            try:
+                self._save()
+            except StateError as exc:
+                self.log.error("Cannot save the state of the interrupted run: %s", exc)
 
     # One profile -------------------------------------------------------------------------------
 
-    def _process_one(self, item: _WorkItem) -> _Outcome:
+    def _prepare_one(self, item: _WorkItem) -> _Outcome:
+        """Read, apply the logics, format and validate one profile; nothing is sent here."""
         outcome = _Outcome(key=item.key)
         try:
             self._stages(item, outcome)
@@ -328,6 +425,33 @@ class CreateProfilesRun:
             self.log.exception("Profile %s: unexpected error", item.key)
             outcome.events.append(Event.format_failure)
             outcome.error = f"unexpected {type(exc).__name__}"
+            outcome.envelope = None
+        return outcome
+
+    def _send_one(self, outcome: _Outcome) -> _Outcome:
+        """Send a prepared profile; the hub's answer (or its absence) becomes the outcome."""
+        envelope, outcome.envelope = outcome.envelope, None
+        if self.hub is None or envelope is None:
+            return outcome
+        outcome.sent = True
+        try:
+            outcome.transaction_id = self.hub.send(envelope)
+        except HubError as exc:
+            outcome.error = str(exc)
+            if exc.ambiguous:
+                outcome.ambiguous = True
+                outcome.events.append(Event.unconfirmed)
+            else:
+                outcome.events.append(Event.write_failure)
+                outcome.retry_later = _worth_retrying(exc)
+            return outcome
+        except Exception as exc:  # a bug after the request may have left: treat it as unconfirmed
+            self.log.exception("Profile %s: unexpected error while sending", outcome.key)
+            outcome.error = f"unexpected {type(exc).__name__} while sending"
+            outcome.ambiguous = True
+            outcome.events.append(Event.unconfirmed)
+            return outcome
+        outcome.events.append(Event.write_success)
         return outcome
 
     def _stages(self, item: _WorkItem, outcome: _Outcome) -> None:
@@ -389,22 +513,12 @@ class CreateProfilesRun:
             outcome.events.append(Event.dry_run)
             self.log.info("Dry run: profile %s would be sent as %s", key, redact_documents(envelope))
             return
-
-        try:
-            outcome.transaction_id = self.hub.send(envelope)
-        except HubError as exc:
-            outcome.error = str(exc)
-            if exc.ambiguous:
-                outcome.ambiguous = True
-                outcome.events.append(Event.unconfirmed)
-            else:
-                outcome.events.append(Event.write_failure)
-                outcome.retry_later = exc.retryable or exc.status is None
-            return
-        outcome.events.append(Event.write_success)
+        outcome.envelope = envelope
 
     def _record(self, outcome: _Outcome) -> None:
-        """Count one outcome, log it once, and update the state."""
+        """Count one outcome, log it once, and update the state (written by the next save)."""
+        if self.persist:
+            self._unsaved = True
         for event in outcome.events:
             self.events[event] += 1
         job_id = self.push.job_id
@@ -416,10 +530,13 @@ class CreateProfilesRun:
                 "Profile %s delivered for job %s: transaction %s", key, job_id, outcome.transaction_id
             )
         elif outcome.ambiguous:
+            if self.persist and self.incremental:
+                self.state.clear_retry(key)  # the pending mark speaks for it now
             self.result_unconfirmed.append(key)
             self.log.error("Profile %s: send unconfirmed, kept as pending: %s", key, outcome.error)
         else:
-            self.state.clear_pending(key, job_id)
+            if outcome.sent:  # only this run's own send, known to have failed, frees its pending mark
+                self.state.clear_pending(key, job_id)
             if outcome.error:
                 self.result_failed[key] = outcome.error
                 self.log.error("Profile %s failed: %s", key, outcome.error)

@@ -1,24 +1,30 @@
 """Incremental state per workflow id: the poll cursor, the delivery ledger and pending sends.
 
 The state is one versioned JSON document a person can read. Inside Airflow it lives in an Airflow
-Variable (``broadbean_state__<workflow_id>``); outside Airflow in a JSON file. Both stores are
-plain read/write of the whole document; :class:`WorkflowState` merges what other runs wrote in the
-meantime before every write, so concurrent runs lose no delivery that each of them recorded
-(see the README's delivery guarantees for what remains).
+Variable (``broadbean_state__<workflow_id>``); outside Airflow in a JSON file. Both stores read and
+write the whole document; :class:`WorkflowState` merges what other runs wrote in the meantime before
+every write. The JSON file store holds an exclusive file lock across that read, merge and write, so
+concurrent runs lose nothing. Airflow Variables are blind upserts with no lock and no
+compare-and-set: there every write is read back and written again if a concurrent run overwrote
+this run's entries, the last one of a run after a settle delay (see the README's delivery
+guarantees for the bound that remains).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import random
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from airflow_provider_broadbean.exceptions import BroadbeanProviderError
 
@@ -28,6 +34,8 @@ STATE_VERSION = 1
 DEFAULT_LEDGER_SIZE = 20_000
 DEFAULT_STATE_DIR_ENV = "BROADBEAN_STATE_DIR"
 VARIABLE_PREFIX = "broadbean_state__"
+DEFAULT_SETTLE_SECONDS = 1.0
+CONFIRM_ATTEMPTS = 8
 
 
 class StateError(BroadbeanProviderError):
@@ -35,11 +43,22 @@ class StateError(BroadbeanProviderError):
 
 
 class StateStore(Protocol):
-    """Where the state document of one workflow is kept."""
+    """Where the state document of one workflow is kept: a plain read and a whole-document write."""
 
     def load(self, workflow_id: str) -> dict[str, Any] | None: ...
 
     def save(self, workflow_id: str, document: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class LockingStateStore(StateStore, Protocol):
+    """A store that can keep other writers out while a run reads, merges and writes the document.
+
+    With such a store concurrent runs of one workflow lose no entry; without it (Airflow Variables)
+    :meth:`WorkflowState.save` can only read back and repair, which leaves a small bound.
+    """
+
+    def locked(self, workflow_id: str) -> contextlib.AbstractContextManager[None]: ...
 
 
 def utc_now() -> str:
@@ -67,37 +86,66 @@ class JsonFileStateStore:
     def _path(self, workflow_id: str) -> Path:
         return self.directory / f"{_safe_name(workflow_id)}.json"
 
+    @contextlib.contextmanager
+    def locked(self, workflow_id: str) -> Iterator[None]:
+        """Hold an exclusive lock on ``<workflow>.json.lock`` (``flock``; threads and processes alike).
+
+        The lock belongs to the open file, so the kernel releases it when a killed process dies.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX (Airflow workers are): no lock to take
+            yield
+            return
+        path = self._path(workflow_id).with_suffix(".json.lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+b")  # noqa: SIM115 (held across the yield)
+        except OSError as exc:
+            raise StateError(f"cannot lock the state of workflow {workflow_id!r} at {path}: {exc}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+        finally:
+            handle.close()
+
     def load(self, workflow_id: str) -> dict[str, Any] | None:
         path = self._path(workflow_id)
         try:
             return dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, TypeError, ValueError) as exc:
             raise StateError(
                 f"cannot read the state of workflow {workflow_id!r} from {path}: {exc}"
             ) from None
 
     def save(self, workflow_id: str, document: dict[str, Any]) -> None:
         path = self._path(workflow_id)
+        temporary: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(
-                "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+                "w", encoding="utf-8", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".tmp"
             ) as handle:
+                temporary = handle.name
                 json.dump(document, handle, ensure_ascii=False, indent=1, sort_keys=True)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except OSError as exc:
+            os.replace(temporary, path)
+        except (OSError, TypeError, ValueError) as exc:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
             raise StateError(f"cannot write the state of workflow {workflow_id!r} to {path}: {exc}") from None
 
 
 class VariableStateStore:
     """The state in an Airflow Variable named ``broadbean_state__<workflow_id>``.
 
-    Every write is read back and compared, because some Airflow 3 releases swallowed Variable write
-    errors: a write that did not land fails the task instead of silently losing deliveries.
+    A Variable write is a blind upsert: no lock, no compare-and-set, and some Airflow 3 releases
+    swallowed write errors. :class:`WorkflowState` therefore reads every write back and checks that
+    this run's entries are in it; a write that does not land fails the task.
     """
 
     @staticmethod
@@ -116,8 +164,8 @@ class VariableStateStore:
             return None
         try:
             return dict(json.loads(value))
-        except ValueError as exc:
-            raise StateError(f"Airflow Variable {key!r} does not hold JSON: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise StateError(f"Airflow Variable {key!r} does not hold a JSON object: {exc}") from None
 
     def save(self, workflow_id: str, document: dict[str, Any]) -> None:
         from airflow.sdk import Variable
@@ -126,14 +174,8 @@ class VariableStateStore:
         text = json.dumps(document, ensure_ascii=False, sort_keys=True)
         try:
             Variable.set(key, text, description=f"Incremental state of Broadbean workflow {workflow_id}")
-            stored = Variable.get(key, default=None)
         except Exception as exc:
             raise StateError(f"cannot write Airflow Variable {key!r}: {exc}") from None
-        if stored != text:
-            raise StateError(
-                f"Airflow Variable {key!r} did not keep the written state (an environment variable or "
-                "secrets backend may define the same key)"
-            )
 
 
 def _ledger_key(profile_key: str, job_id: str) -> str:
@@ -153,18 +195,35 @@ class WorkflowState:
 
     ``delivered`` keeps the newest ``ledger_size`` entries. ``pending`` holds sends that were marked
     before going out and have no confirmed outcome: unconfirmed until a person decides.
+
+    :param store: where the document is kept.
+    :param workflow_id: the workflow whose state this is.
+    :param ledger_size: deliveries kept in the ledger, newest first.
+    :param settle_seconds: with a store that cannot lock (:class:`LockingStateStore`), how long
+        :meth:`save` waits before reading a confirmed write back. A concurrent run whose own read,
+        merge and write takes longer than this can still overwrite an entry of this run.
     """
 
     def __init__(
-        self, store: StateStore, workflow_id: str, *, ledger_size: int = DEFAULT_LEDGER_SIZE
+        self,
+        store: StateStore,
+        workflow_id: str,
+        *,
+        ledger_size: int = DEFAULT_LEDGER_SIZE,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.workflow_id = workflow_id
         self.ledger_size = ledger_size
+        self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
         self.doc = self._empty()
         self._removed_pending: set[str] = set()
         self._removed_retry: set[str] = set()
+        self._recorded: set[str] = set()
+        self._marked: set[str] = set()
+        self._retried: set[str] = set()
+        self._cursor_set = False
 
     def _empty(self) -> dict[str, Any]:
         return {
@@ -212,6 +271,9 @@ class WorkflowState:
     def retry_keys(self) -> list[str]:
         return list(self.doc["retry"])
 
+    def retrying(self, profile_key: str) -> bool:
+        return profile_key in self.doc["retry"]
+
     @property
     def cursor(self) -> str | None:
         cursor = self.doc.get("cursor")
@@ -221,57 +283,124 @@ class WorkflowState:
 
     def mark_pending(self, profile_keys: Iterable[str], job_id: str, run_id: str) -> None:
         with self._lock:
-            for key in profile_keys:
-                self.doc["pending"][_ledger_key(key, job_id)] = {"since": utc_now(), "run": run_id}
-                self._removed_pending.discard(_ledger_key(key, job_id))
+            for profile_key in profile_keys:
+                key = _ledger_key(profile_key, job_id)
+                self.doc["pending"][key] = {"since": utc_now(), "run": run_id}
+                self._removed_pending.discard(key)
+                self._marked.add(key)
 
     def clear_pending(self, profile_key: str, job_id: str) -> None:
         with self._lock:
-            self.doc["pending"].pop(_ledger_key(profile_key, job_id), None)
-            self._removed_pending.add(_ledger_key(profile_key, job_id))
+            key = _ledger_key(profile_key, job_id)
+            self.doc["pending"].pop(key, None)
+            self._removed_pending.add(key)
+            self._marked.discard(key)
 
     def record_delivery(self, profile_key: str, job_id: str, transaction_id: str) -> None:
         with self._lock:
             key = _ledger_key(profile_key, job_id)
             self.doc["delivered"][key] = {"transaction_id": transaction_id, "at": utc_now()}
+            self._recorded.add(key)
             self.doc["pending"].pop(key, None)
             self._removed_pending.add(key)
+            self._marked.discard(key)
             self.doc["retry"].pop(profile_key, None)
             self._removed_retry.add(profile_key)
+            self._retried.discard(profile_key)
 
     def record_retry(self, profile_key: str, error: str) -> None:
         with self._lock:
             self.doc["retry"][profile_key] = {"since": utc_now(), "error": error[:300]}
             self._removed_retry.discard(profile_key)
+            self._retried.add(profile_key)
 
     def clear_retry(self, profile_key: str) -> None:
         with self._lock:
             self.doc["retry"].pop(profile_key, None)
             self._removed_retry.add(profile_key)
+            self._retried.discard(profile_key)
 
     def set_cursor(self, sort_by: str, value: str) -> None:
         with self._lock:
             self.doc["cursor"] = {"sort_by": sort_by, "value": value}
+            self._cursor_set = True
 
-    def save(self) -> None:
-        """Merge what other runs recorded since :meth:`load`, bound the ledger, and write."""
+    def save(self, *, confirm: bool = False) -> None:
+        """Merge what other runs recorded since :meth:`load`, bound the ledger, and write.
+
+        With a :class:`LockingStateStore` the read, merge and write happen under its lock, so no
+        concurrent run can slip a write in between. Other stores (Airflow Variables) are blind
+        upserts: the write is read back at once, and written again (merged anew) while this run's
+        deliveries or pending marks are missing from it, because a concurrent run that read just
+        before overwrote them. Every later save of a run repairs the same way, so only the last one
+        is exposed to a writer still to come: with ``confirm`` the read-back waits
+        ``settle_seconds`` first.
+
+        :raises StateError: the store failed, or did not keep this run's entries after
+            :data:`CONFIRM_ATTEMPTS` writes (another value shadows it, or runs keep racing).
+        """
         with self._lock:
-            latest = self.store.load(self.workflow_id)
-            if latest:
-                latest = self._upgrade(latest)
-                delivered = dict(latest["delivered"])
-                delivered.update(self.doc["delivered"])
-                self.doc["delivered"] = delivered
-                for section, removed in (("pending", self._removed_pending), ("retry", self._removed_retry)):
-                    theirs = {k: v for k, v in latest[section].items() if k not in removed}
-                    theirs.update(self.doc[section])
-                    self.doc[section] = theirs
-                for key in list(self.doc["pending"]):
-                    if key in self.doc["delivered"]:
-                        del self.doc["pending"][key]
-            self._bound_ledger()
-            self.doc["updated_at"] = utc_now()
-            self.store.save(self.workflow_id, self.doc)
+            if isinstance(self.store, LockingStateStore):
+                with self.store.locked(self.workflow_id):
+                    self._merge_and_write()
+                return
+            for attempt in range(CONFIRM_ATTEMPTS):
+                if attempt:  # runs that keep colliding drift apart
+                    time.sleep(random.uniform(0.0, min(1.0, 0.02 * 2**attempt)))
+                self._merge_and_write()
+                if confirm:
+                    time.sleep(self.settle_seconds)
+                lost = self._lost_from(self.store.load(self.workflow_id))
+                if not lost:
+                    return
+                log.warning(
+                    "State of workflow %s: %s entries of this run are missing after a write (a concurrent "
+                    "run overwrote them); writing again",
+                    self.workflow_id,
+                    len(lost),
+                )
+            raise StateError(
+                f"state of workflow {self.workflow_id!r} did not keep this run's entries after "
+                f"{CONFIRM_ATTEMPTS} writes: an environment variable or secrets backend may define the "
+                "same key, or concurrent runs keep overwriting it"
+            )
+
+    def _merge_and_write(self) -> None:
+        """Apply this run's changes to the latest document; what it only read comes from there."""
+        latest = self.store.load(self.workflow_id)
+        if latest:
+            latest = self._upgrade(latest)
+            delivered = dict(latest["delivered"])
+            delivered.update(self.doc["delivered"])
+            self.doc["delivered"] = delivered
+            for section, removed, mine in (
+                ("pending", self._removed_pending, self._marked),
+                ("retry", self._removed_retry, self._retried),
+            ):
+                merged = {k: v for k, v in latest[section].items() if k not in removed}
+                merged.update({k: self.doc[section][k] for k in mine if k in self.doc[section]})
+                self.doc[section] = merged
+            for key in list(self.doc["pending"]):
+                if key in self.doc["delivered"]:
+                    del self.doc["pending"][key]
+            if not self._cursor_set:
+                self.doc["cursor"] = latest.get("cursor")
+        self._bound_ledger()
+        self.doc["updated_at"] = utc_now()
+        self.store.save(self.workflow_id, self.doc)
+
+    def _lost_from(self, latest: dict[str, Any] | None) -> list[str]:
+        """Entries of this run that are in the document written last but not in ``latest``."""
+        theirs = self._upgrade(latest) if latest else self._empty()
+        lost = [
+            key for key in self._recorded if key in self.doc["delivered"] and key not in theirs["delivered"]
+        ]
+        lost += [
+            key
+            for key in self._marked
+            if key in self.doc["pending"] and key not in theirs["pending"] and key not in theirs["delivered"]
+        ]
+        return lost
 
     def _bound_ledger(self) -> None:
         delivered = self.doc["delivered"]
