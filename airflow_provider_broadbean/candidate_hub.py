@@ -21,7 +21,8 @@ from tenacity.wait import wait_exponential_jitter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from airflow_provider_broadbean.exceptions import HubError
-from airflow_provider_broadbean.signing import signed_headers
+from airflow_provider_broadbean.redaction import redact
+from airflow_provider_broadbean.signing import SIGNATURE_HEADER, signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -193,16 +194,21 @@ class CandidateHubClient:
                 "candidate may have been stored",
                 ambiguous=True,
             ) from None
-        return self._check_reply(response)
+        return self._check_reply(response, (self._secret_key, headers[SIGNATURE_HEADER]))
 
-    def _check_reply(self, response: requests.Response) -> str:
+    def _check_reply(self, response: requests.Response, secrets: tuple[str, ...]) -> str:
+        """The transaction id of a success, or a ``HubError`` whose texts hold no secret.
+
+        A proxy or a verbose error page may echo the request headers; the secret and this
+        request's signature (replayable for five minutes) are masked in whatever is kept.
+        """
         status = response.status_code
         try:
             reply = response.json()
         except ValueError:
             reply = None
         if not isinstance(reply, dict):
-            text = _short(response.text.strip())
+            text = _short(redact(response.text.strip(), secrets))
             raise _reply_error(
                 response,
                 f"Candidate Hub replied HTTP {status} with a body that is not a JSON object: {text!r}",
@@ -210,7 +216,7 @@ class CandidateHubClient:
             )
 
         error_text = reply.get("error") or reply.get("message")
-        error = str(error_text) if error_text is not None else None
+        error = _short(redact(str(error_text), secrets)) if error_text is not None else None
         if 200 <= status < 300 and reply.get("success") in SUCCESS_VALUES:
             transaction_id = reply.get("transaction_id") or reply.get("hub_transaction_id")
             if transaction_id:

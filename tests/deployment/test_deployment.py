@@ -97,3 +97,41 @@ def test_rest_api_trigger_delivers_and_logs_hold_no_secret(deployment: Deploymen
         assert secret not in xcom.text
         assert secret not in rendered.text
         assert secret not in json.dumps(run)
+
+
+def test_a_hub_reply_echoing_the_signature_is_not_logged(deployment: Deployment) -> None:
+    """Error path: a proxy page that echoes the request headers back, then a retry that succeeds."""
+    profile = profile_with_cv(deployment)
+    now = int(time.time())
+    candidates = [signature(config.HUB_SECRET, "board1", now + delta) for delta in range(-5, 60)]
+    echoed = {"success": 0, "error": "bad request headers: X-CHUB-SIGNATURE=" + ",".join(candidates)}
+    deployment.sandbox.hub.enqueue({"status": 400, "body": json.dumps(echoed)})
+    seen_before = len(deployment.sandbox.hub.requests())
+    conf = {
+        "workflow_id": "deployment-echo",
+        "source_key": config.SOURCE_KEY,
+        "profile_key": profile["key"],
+        "client_id": "123",
+        "source_id": "board1",
+        "job_id": "R-555",
+    }
+    try:
+        run = run_to_end(deployment, conf)
+    finally:
+        deployment.sandbox.hub.clear_faults()
+    assert run["state"] == "success"  # the first try failed on the echo, the retry delivered
+
+    first = next(r for r in deployment.sandbox.hub.requests()[seen_before:] if r["path"] == "/candidate")
+    echoed_signature = signature(config.HUB_SECRET, "board1", int(first["signature_time"]))
+    assert echoed_signature in candidates
+    task_logs = [
+        path for path in deployment.log_files() if "deployment-echo" in path.read_text(errors="replace")
+    ]
+    assert any(
+        "bad request headers" in p.read_text(errors="replace") and "***" in p.read_text(errors="replace")
+        for p in task_logs
+    )
+    for path in deployment.log_files():
+        text = path.read_text(errors="replace")
+        for value in (echoed_signature, config.HUB_SECRET, config.HRFLOW_API_SECRET):
+            assert value not in text, f"a secret or a live signature is in {path}"

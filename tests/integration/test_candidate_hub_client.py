@@ -203,3 +203,21 @@ def test_unicode_arrives_byte_for_byte(sandbox: Any) -> None:
     envelope = {**ENVELOPE, "candidate": {"name": name, "email": "zoe@example.test"}}
     client(sandbox).send(envelope)
     assert sandbox.hub.accepted()[0]["body"]["candidate"]["name"] == name
+
+
+def test_a_reply_echoing_the_secret_and_signature_is_masked(sandbox: Any) -> None:
+    from airflow_provider_broadbean.signing import signature
+
+    now = int(time.time())
+    echoed = [signature(HUB_SECRET, "board1", now + delta) for delta in range(-5, 30)]
+    body = '{"success":0,"error":"headers: ' + " ".join(echoed) + f' key={HUB_SECRET}"}}'
+    sandbox.hub.enqueue({"status": 401, "body": body})
+    with pytest.raises(HubError) as caught:
+        client(sandbox).send(ENVELOPE)
+    [request] = posts(sandbox)
+    sent = signature(HUB_SECRET, "board1", int(request["signature_time"]))
+    assert sent in echoed
+    for text in (str(caught.value), caught.value.error or ""):
+        assert sent not in text
+        assert HUB_SECRET not in text
+        assert "***" in text
