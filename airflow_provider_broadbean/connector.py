@@ -93,12 +93,19 @@ class Broadbean:
         from airflow_provider_broadbean.candidate_hub import CandidateHubClient
         from airflow_provider_broadbean.hrflow_client import HrFlowApi
 
-        hrflow = HrFlowApi(api_secret=hr_auth.api_secret, api_user=hr_auth.api_user, api_url=hr_auth.api_url)
+        # Up to 2 x concurrency threads (preparing and sending) share each client's connections.
+        pool_size = max(10, 2 * (options or RunOptions()).concurrency)
+        hrflow = HrFlowApi(
+            api_secret=hr_auth.api_secret,
+            api_user=hr_auth.api_user,
+            api_url=hr_auth.api_url,
+            pool_size=pool_size,
+        )
         hub = CandidateHubClient(
             secret_key=hub_auth.secret_key,
             base_url=hub_auth.api_url,
             signing_source_id=hub_auth.signing_source_id,
-            pool_size=max(1, (options or RunOptions()).concurrency),
+            pool_size=pool_size,
         )
         try:
             return CreateProfilesRun(

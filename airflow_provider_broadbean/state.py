@@ -129,7 +129,8 @@ class JsonFileStateStore:
                 "w", encoding="utf-8", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".tmp"
             ) as handle:
                 temporary = handle.name
-                json.dump(document, handle, ensure_ascii=False, indent=1, sort_keys=True)
+                # One write of compact JSON: the C encoder, not thousands of small writes.
+                handle.write(json.dumps(document, ensure_ascii=False, sort_keys=True))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)

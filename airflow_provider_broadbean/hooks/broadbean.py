@@ -20,6 +20,7 @@ class BroadbeanHook(BaseHook):
     60 s) and ``max_attempts`` (default 5).
 
     :param broadbean_conn_id: the Airflow connection id.
+    :param pool_size: keep-alive connections kept open, one per thread that uses the hook at once.
     """
 
     conn_name_attr = "broadbean_conn_id"
@@ -34,9 +35,12 @@ class BroadbeanHook(BaseHook):
 
         return ui_field_behaviour("broadbean")
 
-    def __init__(self, broadbean_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self, broadbean_conn_id: str = default_conn_name, pool_size: int = 10, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.broadbean_conn_id = broadbean_conn_id
+        self.pool_size = pool_size
         self._client: CandidateHubClient | None = None
 
     def credentials(self) -> dict[str, Any]:
@@ -68,6 +72,7 @@ class BroadbeanHook(BaseHook):
                 signing_source_id=creds["signing_source_id"],
                 read_timeout=creds["timeout"],
                 retry=RetryPolicy(max_attempts=creds["max_attempts"]),
+                pool_size=self.pool_size,
             )
         return self._client
 

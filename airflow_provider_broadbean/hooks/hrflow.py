@@ -21,6 +21,7 @@ class HrFlowHook(BaseHook):
     429 and 5xx; the ``hrflow`` SDK does neither by itself.
 
     :param hrflow_conn_id: the Airflow connection id.
+    :param pool_size: keep-alive connections kept open, one per thread that uses the hook at once.
     """
 
     conn_name_attr = "hrflow_conn_id"
@@ -35,9 +36,10 @@ class HrFlowHook(BaseHook):
 
         return ui_field_behaviour("hrflow")
 
-    def __init__(self, hrflow_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, hrflow_conn_id: str = default_conn_name, pool_size: int = 10, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hrflow_conn_id = hrflow_conn_id
+        self.pool_size = pool_size
         self._api: HrFlowApi | None = None
 
     def credentials(self) -> dict[str, Any]:
@@ -71,6 +73,7 @@ class HrFlowHook(BaseHook):
                 api_user=creds["api_user"],
                 api_url=creds["api_url"],
                 timeout=creds["timeout"],
+                pool_size=self.pool_size,
             )
         return self._api
 

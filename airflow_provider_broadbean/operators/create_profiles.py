@@ -227,8 +227,13 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         except ParameterError as exc:
             return RunResult.fatal(Reason.bad_action_parameters, str(exc))
 
-        hrflow = HrFlowHook(hrflow_conn_id=self.hrflow_conn_id).get_conn()
-        hub = BroadbeanHook(broadbean_conn_id=self.broadbean_conn_id).get_conn() if persist else None
+        pool_size = max(10, 2 * options.concurrency)  # preparing and sending threads share them
+        hrflow = HrFlowHook(hrflow_conn_id=self.hrflow_conn_id, pool_size=pool_size).get_conn()
+        hub = (
+            BroadbeanHook(broadbean_conn_id=self.broadbean_conn_id, pool_size=pool_size).get_conn()
+            if persist
+            else None
+        )
         try:
             return CreateProfilesRun(
                 workflow_id=workflow_id,
