@@ -30,6 +30,7 @@ DEFAULT_HUB_URL = "https://candidatehub.adcourier.com"
 MAX_LOGGED_BODY = 500
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SUCCESS_VALUES = (1, True, "1")
+FAILURE_VALUES = (0, False, "0")
 # Request errors raised before anything is sent: a bad URL or header, nothing the hub could store.
 _NOT_SENT = (
     requests.exceptions.URLRequired,
@@ -186,7 +187,8 @@ class CandidateHubClient:
                 ambiguous=True,
             ) from None
         except _NOT_SENT as exc:
-            raise HubError(f"request to the Candidate Hub could not be made: {exc}") from None
+            detail = redact(str(exc), (self._secret_key,))
+            raise HubError(f"request to the Candidate Hub could not be made: {detail}") from None
         except requests.exceptions.RequestException as exc:
             # Anything else (a reply cut short, an undecodable body) happened after the request left.
             raise HubError(
@@ -224,6 +226,14 @@ class CandidateHubClient:
             raise HubError(
                 f"Candidate Hub replied success without a transaction id (HTTP {status}); the candidate "
                 "may have been stored",
+                status=status,
+                ambiguous=True,
+            )
+        if 200 <= status < 300 and reply.get("success") not in FAILURE_VALUES:
+            # Neither a clear success nor a clear refusal: the candidate may have been stored.
+            raise HubError(
+                f"Candidate Hub replied HTTP {status} with an unknown success flag "
+                f"{_short(redact(repr(reply.get('success')), secrets))}; the candidate may have been stored",
                 status=status,
                 ambiguous=True,
             )

@@ -82,6 +82,12 @@ class Broadbean:
         except ParameterError as exc:
             return RunResult.fatal(Reason.bad_target_parameters, str(exc))
         try:
+            if options is not None and not isinstance(options, RunOptions):
+                raise ParameterError(f"options: expected RunOptions, got {type(options).__name__}")
+            if state_store is not None and not (
+                callable(getattr(state_store, "load", None)) and callable(getattr(state_store, "save", None))
+            ):
+                raise ParameterError("state_store: expected an object with load() and save() methods")
             checked_logics = check_logics(logics)
             checked_format = check_callable(format, "format")
             checked_callback = check_callable(callback, "callback")

@@ -20,6 +20,7 @@ removed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,10 +37,12 @@ from airflow_provider_broadbean.models import Candidate, is_email
 
 __all__ = ["PLACEHOLDERS", "default_format", "select_current_job"]
 
-PLACEHOLDERS = frozenset({"undefined", "null", "none", "n/a"})
+PLACEHOLDERS = frozenset({"undefined", "null", "none", "n/a", "nan"})
 """Text read as "unknown" wherever it appears, compared without case."""
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters (tabs and line breaks aside): junk in a name, a phone or an address."""
 
 
 def _text(value: object) -> str | None:
@@ -51,7 +54,7 @@ def _text(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not text or text.casefold() in PLACEHOLDERS:
+    if not text or text.casefold() in PLACEHOLDERS or _CONTROL.search(text):
         return None
     try:
         text.encode("utf-8")

@@ -6,12 +6,28 @@ secret must not end up in a log or a result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 NonEmpty = Field(min_length=1)
+_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s]*)?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _http_url(value: str | None) -> str | None:
+    """An ``http(s)://host[/path]`` URL or None; the message never repeats the value given."""
+    if value is not None and not _URL.match(value):
+        raise ValueError("expected an http:// or https:// URL")
+    return value or None
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
 
 
 class _Strict(BaseModel):
@@ -23,11 +39,31 @@ class HrFlowAuth(_Strict):
     api_user: str = NonEmpty
     api_url: str | None = None
 
+    @field_validator("api_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("api_secret", "api_user")
+    @classmethod
+    def _check_text(cls, value: str) -> str | None:
+        return _printable(value)
+
 
 class BroadbeanAuth(_Strict):
     secret_key: str = NonEmpty
     api_url: str | None = None
     signing_source_id: str | None = None
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("secret_key", "signing_source_id")
+    @classmethod
+    def _check_text(cls, value: str | None) -> str | None:
+        return _printable(value)
 
 
 class PullParameters(_Strict):
@@ -46,6 +82,11 @@ class PushParameters(_Strict):
     job_id: str = NonEmpty
     shortlist_id: str | None = None
     aplitrak_email_address: str | None = None
+
+    @field_validator("client_id", "source_id", "job_id", "shortlist_id", "aplitrak_email_address")
+    @classmethod
+    def _check_text(cls, value: str | None) -> str | None:
+        return _printable(value)
 
     @field_validator("shortlist_id", "aplitrak_email_address")
     @classmethod

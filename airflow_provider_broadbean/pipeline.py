@@ -65,6 +65,28 @@ class RunOptions:
     page_size: int = 100
     progress_every: float = 30.0
 
+    def __post_init__(self) -> None:
+        """Refuse nonsense at construction, naming the option, before any run starts."""
+        whole = {"concurrency": (1, 64), "max_document_bytes": (1, None), "page_size": (1, 1000)}
+        for name, (low, high) in whole.items():
+            value = getattr(self, name)
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < low
+                or (high and value > high)
+            ):
+                bound = f"{low} to {high}" if high else f"at least {low}"
+                raise ValueError(f"options.{name}: expected a whole number, {bound}")
+        if not isinstance(self.resend_unconfirmed, bool):
+            raise ValueError("options.resend_unconfirmed: expected true or false")
+        if self.cv_policy not in ("fail", "send_without"):
+            raise ValueError("options.cv_policy: expected 'fail' or 'send_without'")
+        if not isinstance(self.poll_overlap, timedelta) or self.poll_overlap < timedelta(0):
+            raise ValueError("options.poll_overlap: expected a timedelta of zero or more")
+        if not isinstance(self.progress_every, int | float) or self.progress_every <= 0:
+            raise ValueError("options.progress_every: expected a positive number of seconds")
+
 
 @dataclass
 class _Outcome:
@@ -258,6 +280,9 @@ class CreateProfilesRun:
         listed: dict[str, tuple[datetime, datetime]] = {}
         newest: datetime | None = None
         epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        # A profile stamped in the future (a wrong clock upstream) must not carry the cursor past
+        # profiles stored after this poll: the cursor never goes beyond when the walk started.
+        walk_started = datetime.now(timezone.utc)
         for page in self.hrflow.iter_profile_keys(
             self.pull.source_key, sort_by=sort_by, order_by="desc", page_size=self.options.page_size
         ):
@@ -267,7 +292,8 @@ class CreateProfilesRun:
                     _parse_time(entry.get("updated_at")) or _parse_time(entry.get("created_at")) or epoch
                 )
                 created = _parse_time(entry.get("created_at")) or updated
-                newest = updated if newest is None or updated > newest else newest
+                seen = min(updated, walk_started)
+                newest = seen if newest is None or seen > newest else newest
                 if since is not None and updated < since:
                     stop = True
                     continue

@@ -34,7 +34,9 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     render_template_as_native_obj=True,
-    max_active_runs=16,
+    # One run at a time: runs share the workflow state, and HrFlow may send two "profile created"
+    # events (stored, then parsed) for one profile; the second run then finds it in the ledger.
+    max_active_runs=1,
     default_args={"retries": 3, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
     tags=["hrflow", "broadbean"],
     doc_md=__doc__,

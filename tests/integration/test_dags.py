@@ -48,6 +48,7 @@ def test_dags_parse_with_the_declared_shape() -> None:
     assert all(event.params.get_param(name).description for name in event.params)
     assert event.default_args["retries"] > 0
     assert poll.max_active_runs == 1
+    assert event.max_active_runs == 1
 
 
 def test_event_dag_sends_the_profile_and_a_replay_does_not(airflow_sandbox: Any) -> None:

@@ -242,3 +242,41 @@ def test_replay_of_the_same_event_sends_nothing_twice(sandbox: Any, source: str,
         push_parameters={"client_id": "123", "source_id": "board1", "job_id": "R-555"},
     )
     assert other_job.events["write_success"] == 1
+
+
+def test_a_profile_stamped_in_the_future_does_not_hide_later_ones(
+    sandbox: Any, source: str, tmp_path: Path
+) -> None:
+    sandbox.hrflow.put_profile(
+        source,
+        person("4" * 40, "Future Example", "future@example.test", updated_at="2099-01-01T00:00:00+0000"),
+    )
+    first = run_action(sandbox, tmp_path, incremental=True)
+    assert first.events["write_success"] == 4
+    sandbox.hrflow.put_profile(source, person("5" * 40, "Later Example", "later@example.test"))
+    second = run_action(sandbox, tmp_path, incremental=True)
+    assert list(second.delivered) == ["5" * 40]
+
+
+def test_a_2xx_with_an_unknown_success_flag_is_unconfirmed_not_resent(
+    sandbox: Any, source: str, tmp_path: Path
+) -> None:
+    pull = {"source_key": source, "profile_key": KEY_2}
+    sandbox.hub.enqueue(
+        {"action": "commit", "status": 200, "body": {"success": "true", "transaction_id": "{transaction_id}"}}
+    )
+    first = run_action(sandbox, tmp_path, pull_parameters=pull)
+    assert first.unconfirmed == [KEY_2]
+    second = run_action(sandbox, tmp_path, pull_parameters=pull)
+    assert second.events["skipped_unconfirmed"] == 1
+    assert len(sandbox.hub.accepted()) == 1
+
+
+def test_junk_text_never_reaches_the_hub(sandbox: Any, source: str, tmp_path: Path) -> None:
+    profile = person("6" * 40, "Nan Example", "nan@example.test")
+    profile["info"].update({"phone": "NaN", "first_name": "Ann\x00a", "last_name": "nan"})
+    sandbox.hrflow.put_profile(source, profile)
+    result = run_action(sandbox, tmp_path, pull_parameters={"source_key": source, "profile_key": "6" * 40})
+    assert result.status.value == "success"
+    candidate = sandbox.hub.accepted()[0]["body"]["candidate"]
+    assert candidate == {"name": "Nan Example", "email": "nan@example.test"}

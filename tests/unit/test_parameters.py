@@ -50,6 +50,18 @@ GOOD: dict[str, Any] = {
         ({"format": "default"}, "bad_action_parameters", "format"),
         ({"persist": "yes"}, "bad_action_parameters", "persist"),
         ({"incremental": 1}, "bad_action_parameters", "incremental"),
+        ({"options": "fast"}, "bad_action_parameters", "options"),
+        ({"state_store": "/tmp/state"}, "bad_action_parameters", "state_store"),
+        (
+            {"connector_auth": {"secret_key": "abcdefgh", "api_url": "12345678-not-a-url"}},
+            "bad_action_parameters",
+            "connector_auth.api_url",
+        ),
+        (
+            {"push_parameters": {"client_id": "1", "source_id": "board1\r\nX: 12345678", "job_id": "J"}},
+            "bad_target_parameters",
+            "push_parameters.source_id",
+        ),
     ],
 )
 def test_bad_parameters_are_fatal_and_named(change: dict[str, Any], reason: str, named: str) -> None:
@@ -59,3 +71,17 @@ def test_bad_parameters_are_fatal_and_named(change: dict[str, Any], reason: str,
     assert named in (result.detail or "")
     assert "12345678" not in (result.detail or "")
     assert sum(result.events.values()) == 0
+
+
+def test_run_options_refuse_nonsense_naming_the_option() -> None:
+    from airflow_provider_broadbean import RunOptions
+
+    for change, name in (
+        ({"concurrency": "4"}, "concurrency"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"max_document_bytes": -1}, "max_document_bytes"),
+        ({"cv_policy": "ignore"}, "cv_policy"),
+        ({"page_size": 0}, "page_size"),
+    ):
+        with pytest.raises(ValueError, match=f"options.{name}"):
+            RunOptions(**change)
