@@ -6,7 +6,8 @@ network call; a missing or ill-typed one gives a fatal result whose ``detail`` n
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_broadbean.parameters import (
     BroadbeanAuth,
@@ -23,6 +24,10 @@ from airflow_provider_broadbean.parameters import (
 from airflow_provider_broadbean.pipeline import CreateProfilesRun, RunOptions
 from airflow_provider_broadbean.result import Reason, RunResult
 from airflow_provider_broadbean.state import JsonFileStateStore, StateStore, WorkflowState
+
+if TYPE_CHECKING:
+    from airflow_provider_broadbean.candidate_hub import CandidateHubClient
+    from airflow_provider_broadbean.hrflow_client import HrFlowApi
 
 
 class Broadbean:
@@ -68,33 +73,28 @@ class Broadbean:
         :param options: concurrency, attachment limits and the other :class:`RunOptions`.
         """
         try:
-            workflow = check_workflow_id(workflow_id)
             hub_auth = parse(BroadbeanAuth, connector_auth, "connector_auth")
             hr_auth = parse(HrFlowAuth, hrflow_auth, "hrflow_auth")
-        except ParameterError as exc:
-            return RunResult.fatal(Reason.bad_action_parameters, str(exc))
-        try:
-            pull = parse(PullParameters, pull_parameters, "pull_parameters")
-        except ParameterError as exc:
-            return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
-        try:
-            push = parse(PushParameters, push_parameters, "push_parameters")
-        except ParameterError as exc:
-            return RunResult.fatal(Reason.bad_target_parameters, str(exc))
-        try:
             if options is not None and not isinstance(options, RunOptions):
                 raise ParameterError(f"options: expected RunOptions, got {type(options).__name__}")
             if state_store is not None and not (
                 callable(getattr(state_store, "load", None)) and callable(getattr(state_store, "save", None))
             ):
                 raise ParameterError("state_store: expected an object with load() and save() methods")
-            checked_logics = check_logics(logics)
-            checked_format = check_callable(format, "format")
-            checked_callback = check_callable(callback, "callback")
-            checked_persist = check_bool(persist, "persist")
-            checked_incremental = check_bool(incremental, "incremental")
         except ParameterError as exc:
             return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+        action = check_action(
+            workflow_id=workflow_id,
+            logics=logics,
+            pull_parameters=pull_parameters,
+            push_parameters=push_parameters,
+            format=format,
+            callback=callback,
+            persist=persist,
+            incremental=incremental,
+        )
+        if isinstance(action, RunResult):
+            return action
 
         from airflow_provider_broadbean.candidate_hub import CandidateHubClient
         from airflow_provider_broadbean.hrflow_client import HrFlowApi
@@ -114,22 +114,98 @@ class Broadbean:
             pool_size=pool_size,
         )
         try:
-            return CreateProfilesRun(
-                workflow_id=workflow,
-                pull=pull,
-                push=push,
+            return run_checked(
+                action,
                 hrflow=hrflow,
-                hub=hub if checked_persist else None,
-                state=WorkflowState(state_store or JsonFileStateStore(), workflow),
-                logics=checked_logics,
-                format=checked_format,
-                callback=checked_callback,
-                persist=checked_persist,
-                incremental=checked_incremental,
+                hub=hub,
+                state_store=state_store or JsonFileStateStore(),
                 options=options,
-                pull_parameters=dict(pull_parameters),
-                push_parameters=dict(push_parameters),
-            ).run()
+            )
         finally:
             hrflow.close()
             hub.close()
+
+
+@dataclass(frozen=True)
+class CheckedAction:
+    """The action's parameters once checked; built by :func:`check_action`."""
+
+    workflow_id: str
+    pull: PullParameters
+    push: PushParameters
+    logics: list[Any]
+    format: Any
+    callback: Any
+    persist: bool
+    incremental: bool
+    pull_parameters: dict[str, Any]
+    push_parameters: dict[str, Any]
+
+
+def check_action(
+    *,
+    workflow_id: Any,
+    logics: Any,
+    pull_parameters: Any,
+    push_parameters: Any,
+    format: Any,
+    callback: Any,
+    persist: Any,
+    incremental: Any,
+) -> CheckedAction | RunResult:
+    """Check the parameters shared by the plain call and the operator, before any network call.
+
+    Returns a fatal result naming the first bad parameter (pull parameters as
+    ``bad_origin_parameters``, push parameters as ``bad_target_parameters``, the others as
+    ``bad_action_parameters``), or the checked values.
+    """
+    try:
+        pull = parse(PullParameters, pull_parameters, "pull_parameters")
+    except ParameterError as exc:
+        return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
+    try:
+        push = parse(PushParameters, push_parameters, "push_parameters")
+    except ParameterError as exc:
+        return RunResult.fatal(Reason.bad_target_parameters, str(exc))
+    try:
+        return CheckedAction(
+            workflow_id=check_workflow_id(workflow_id),
+            pull=pull,
+            push=push,
+            logics=check_logics(logics),
+            format=check_callable(format, "format"),
+            callback=check_callable(callback, "callback"),
+            persist=check_bool(persist, "persist"),
+            incremental=check_bool(incremental, "incremental"),
+            pull_parameters=dict(pull_parameters),
+            push_parameters=dict(push_parameters),
+        )
+    except ParameterError as exc:
+        return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+
+
+def run_checked(
+    action: CheckedAction,
+    *,
+    hrflow: HrFlowApi,
+    hub: CandidateHubClient | None,
+    state_store: StateStore,
+    options: RunOptions | None,
+) -> RunResult:
+    """Run a checked action with clients built from credentials (plain call) or hooks (operator)."""
+    return CreateProfilesRun(
+        workflow_id=action.workflow_id,
+        pull=action.pull,
+        push=action.push,
+        hrflow=hrflow,
+        hub=hub if action.persist else None,
+        state=WorkflowState(state_store, action.workflow_id),
+        logics=action.logics,
+        format=action.format,
+        callback=action.callback,
+        persist=action.persist,
+        incremental=action.incremental,
+        options=options,
+        pull_parameters=action.pull_parameters,
+        push_parameters=action.push_parameters,
+    ).run()

@@ -166,22 +166,14 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
 
     def run_action(self) -> RunResult:
         """Validate the rendered parameters, build the clients from the connections, and run."""
+        from airflow_provider_broadbean.connector import check_action, run_checked
         from airflow_provider_broadbean.events import keys_from_webhook
         from airflow_provider_broadbean.hooks.broadbean import BroadbeanHook
         from airflow_provider_broadbean.hooks.hrflow import HrFlowHook
-        from airflow_provider_broadbean.parameters import (
-            ParameterError,
-            PullParameters,
-            PushParameters,
-            check_bool,
-            check_callable,
-            check_logics,
-            check_workflow_id,
-            parse,
-        )
-        from airflow_provider_broadbean.pipeline import CreateProfilesRun, RunOptions
+        from airflow_provider_broadbean.parameters import ParameterError, check_bool
+        from airflow_provider_broadbean.pipeline import RunOptions
         from airflow_provider_broadbean.result import Reason, RunResult
-        from airflow_provider_broadbean.state import VariableStateStore, WorkflowState
+        from airflow_provider_broadbean.state import VariableStateStore
 
         source_key, profile_key = self.source_key, self.profile_key
         if self.hrflow_event not in (None, "", "None", {}, "{}"):  # the UI form sends {} when empty
@@ -195,62 +187,47 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             return RunResult.fatal(
                 Reason.bad_origin_parameters, "profile_key: required (or an hrflow_event that names it)"
             )
-        pull_parameters = {"source_key": source_key, "profile_key": profile_key}
-        push_parameters = {
-            "client_id": self.client_id,
-            "source_id": self.source_id,
-            "job_id": self.job_id,
-            "shortlist_id": self.shortlist_id,
-            "aplitrak_email_address": self.aplitrak_email_address,
-        }
+        action = check_action(
+            workflow_id=self.workflow_id,
+            logics=self.logics,
+            pull_parameters=_text_values({"source_key": source_key, "profile_key": profile_key}),
+            push_parameters=_text_values(
+                {
+                    "client_id": self.client_id,
+                    "source_id": self.source_id,
+                    "job_id": self.job_id,
+                    "shortlist_id": self.shortlist_id,
+                    "aplitrak_email_address": self.aplitrak_email_address,
+                }
+            ),
+            format=self.format,
+            callback=self.callback,
+            persist=_as_bool(self.persist),
+            incremental=_as_bool(self.incremental),
+        )
+        if isinstance(action, RunResult):
+            return action
         try:
-            pull = parse(PullParameters, _text_values(pull_parameters), "pull_parameters")
-        except ParameterError as exc:
-            return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
-        try:
-            push = parse(PushParameters, _text_values(push_parameters), "push_parameters")
-        except ParameterError as exc:
-            return RunResult.fatal(Reason.bad_target_parameters, str(exc))
-        try:
-            workflow_id = check_workflow_id(self.workflow_id)
-            persist = check_bool(_as_bool(self.persist), "persist")
-            incremental = check_bool(_as_bool(self.incremental), "incremental")
             options = RunOptions(
                 concurrency=_as_int(self.concurrency, "concurrency", low=1, high=64),
                 resend_unconfirmed=check_bool(_as_bool(self.resend_unconfirmed), "resend_unconfirmed"),
                 cv_policy=_as_policy(self.cv_policy),
                 max_document_bytes=_as_int(self.max_document_bytes, "max_document_bytes", low=1),
             )
-            logics = check_logics(self.logics)
-            format_ = check_callable(self.format, "format")
-            callback = check_callable(self.callback, "callback")
-        except ParameterError as exc:
+        except (ParameterError, ValueError) as exc:
             return RunResult.fatal(Reason.bad_action_parameters, str(exc))
 
         pool_size = max(10, 2 * options.concurrency)  # preparing and sending threads share them
         hrflow = HrFlowHook(hrflow_conn_id=self.hrflow_conn_id, pool_size=pool_size).get_conn()
         hub = (
             BroadbeanHook(broadbean_conn_id=self.broadbean_conn_id, pool_size=pool_size).get_conn()
-            if persist
+            if action.persist
             else None
         )
         try:
-            return CreateProfilesRun(
-                workflow_id=workflow_id,
-                pull=pull,
-                push=push,
-                hrflow=hrflow,
-                hub=hub,
-                state=WorkflowState(VariableStateStore(), workflow_id),
-                logics=logics,
-                format=format_,
-                callback=callback,
-                persist=persist,
-                incremental=incremental,
-                options=options,
-                pull_parameters=pull_parameters,
-                push_parameters=push_parameters,
-            ).run()
+            return run_checked(
+                action, hrflow=hrflow, hub=hub, state_store=VariableStateStore(), options=options
+            )
         finally:
             hrflow.close()
             if hub is not None:
