@@ -157,11 +157,10 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
 
         dag_run = context.get("dag_run")
         conf = getattr(dag_run, "conf", None) or {}
-        known = declared
-        unknown = sorted(set(conf) - known)
+        unknown = sorted(set(conf) - declared)
         if unknown:
             raise AirflowFailException(
-                f"unknown conf key(s): {', '.join(unknown)}; this DAG takes: {', '.join(sorted(known))}"
+                f"unknown conf key(s): {', '.join(unknown)}; this DAG takes: {', '.join(sorted(declared))}"
             )
 
     def run_action(self) -> RunResult:
