@@ -101,6 +101,7 @@ class _Outcome:
     item: dict[str, Any] | None = None
     envelope: dict[str, Any] | None = None  # ready to send; dropped once sent
     sent: bool = False
+    refused_credentials: bool = False  # HrFlow 401, or the hub's 401/403: the connection is wrong
 
 
 @dataclass
@@ -227,6 +228,7 @@ class CreateProfilesRun:
         self._unsaved = False
         self._preparing: list[Future[_Outcome]] = []
         self._sending: list[tuple[_Outcome, Future[_Outcome]]] = []
+        self._credential_refusals = 0
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -260,6 +262,7 @@ class CreateProfilesRun:
                 self.state.save(confirm=True)
         except HrFlowError as exc:
             self.events[Event.read_failure] += 1
+            self._credential_refusals += exc.status == 401
             self.log.error("Reading source %s failed: %s", self.pull.source_key, exc)
             return self._finish(detail=str(exc))
         except StateError as exc:
@@ -464,6 +467,7 @@ class CreateProfilesRun:
             outcome.transaction_id = self.hub.send(envelope)
         except HubError as exc:
             outcome.error = str(exc)
+            outcome.refused_credentials = exc.status in (401, 403) and not exc.ambiguous
             if exc.ambiguous:
                 outcome.ambiguous = True
                 outcome.events.append(Event.unconfirmed)
@@ -492,6 +496,7 @@ class CreateProfilesRun:
                 outcome.events.append(Event.read_failure)
                 outcome.error = str(exc)
                 outcome.retry_later = True
+                outcome.refused_credentials = exc.status == 401
                 return
             if profile is None:
                 outcome.events.append(Event.not_found)
@@ -547,6 +552,7 @@ class CreateProfilesRun:
             self._unsaved = True
         for event in outcome.events:
             self.events[event] += 1
+        self._credential_refusals += outcome.refused_credentials
         job_id = self.push.job_id
         key = outcome.key
         if outcome.transaction_id:
@@ -614,6 +620,8 @@ class CreateProfilesRun:
         )
         if result.reason is not Reason.none:
             result.detail = detail or next(iter(self.result_failed.values()), None)
+            failures = self.events[Event.read_failure] + self.events[Event.write_failure]
+            result.credentials_refused = 0 < failures == self._credential_refusals
         self._progress(force=True)
         self.log.info(
             "Run %s finished: status=%s reason=%s events=%s",

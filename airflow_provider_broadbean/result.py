@@ -73,7 +73,9 @@ class RunResult:
     ``result.events["write_failure"]`` works too. ``detail`` says in words what made a run fatal
     (the parameter, the profile, the service's error), never a credential. ``delivered`` maps each
     profile key sent in this run to the hub's transaction id; ``unconfirmed`` lists the profiles
-    whose send may or may not have reached the hub.
+    whose send may or may not have reached the hub. ``credentials_refused`` is True for a fatal run
+    whose every failure was HrFlow's 401 or the hub's 401/403: a connection to fix, not a
+    transient fault.
     """
 
     status: Status
@@ -83,6 +85,7 @@ class RunResult:
     delivered: dict[str, str] = field(default_factory=dict)
     unconfirmed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    credentials_refused: bool = False
 
     @classmethod
     def fatal(cls, reason: Reason, detail: str, events: Counter[Event] | None = None) -> RunResult:
@@ -126,4 +129,5 @@ class RunResult:
             "delivered": dict(list(self.delivered.items())[:max_keys]),
             "unconfirmed": self.unconfirmed[:max_keys],
             "failed": dict(list(self.failed.items())[:max_keys]),
+            "credentials_refused": self.credentials_refused,
         }

@@ -136,8 +136,9 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         summary = result.summary()
         if result.status.value == "fatal":
             message = f"Broadbean run failed: {result.reason.value}: {result.detail or ''}"
-            if result.reason.value.startswith("bad_"):
-                raise AirflowFailException(message)  # bad input: retrying cannot help
+            if result.reason.value.startswith("bad_") or result.credentials_refused:
+                # Bad input or credentials the services refuse: retrying cannot help.
+                raise AirflowFailException(message)
             raise AirflowException(message)
         if result.status.value == "success_with_failures":
             message = f"Broadbean run finished with failures: {summary['events']}"

@@ -89,6 +89,8 @@ def test_event_dag_fails_the_task_on_a_fatal_result(airflow_sandbox: Any) -> Non
     assert state == "failed"
     assert result is None
     assert airflow_sandbox.hub.accepted() == []
+    # The hub refused the source id (403): a connection to fix, so the task failed without retries.
+    assert len([r for r in airflow_sandbox.hub.requests() if r["path"] == "/candidate"]) == 1
 
 
 def test_poll_dag_sends_new_profiles_once(airflow_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,6 +137,7 @@ def test_every_format_failing_is_fatal(sandbox: Any, source: str, tmp_path: Path
     result = run_action(sandbox, tmp_path, format=lambda profile: {"name": "No email"})
     assert (result.status.value, result.reason.value) == ("fatal", "format_failure")
     assert "candidate.email" in (result.detail or "")
+    assert not result.credentials_refused
 
 
 def test_failed_write_fails_that_candidate_only(sandbox: Any, source: str, tmp_path: Path) -> None:
@@ -152,6 +153,7 @@ def test_every_write_failing_is_fatal(sandbox: Any, source: str, tmp_path: Path)
     assert (result.status.value, result.reason.value) == ("fatal", "write_failure")
     assert result.events["write_failure"] == 3
     assert "401" in (result.detail or "")
+    assert result.credentials_refused
 
 
 def test_read_failure_is_fatal(sandbox: Any, source: str, tmp_path: Path) -> None:
@@ -161,6 +163,7 @@ def test_read_failure_is_fatal(sandbox: Any, source: str, tmp_path: Path) -> Non
     )
     assert (result.status.value, result.reason.value) == ("fatal", "read_failure")
     assert "401" in (result.detail or "") and "5" * 32 not in (result.detail or "")
+    assert result.credentials_refused
 
 
 def test_dry_run_sends_nothing_and_logs_documents_by_name_and_size(
