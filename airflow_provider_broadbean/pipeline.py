@@ -10,7 +10,6 @@ to make sure a concurrent run did not overwrite it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -631,8 +630,3 @@ class CreateProfilesRun:
             {event.value: count for event, count in self.events.items() if count},
         )
         return result
-
-
-def replace_options(options: RunOptions | None, **changes: Any) -> RunOptions:
-    """A copy of ``options`` (or the defaults) with the given fields changed."""
-    return dataclasses.replace(options or RunOptions(), **changes)

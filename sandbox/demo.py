@@ -79,6 +79,7 @@ def _show(title: str, outcome: dict[str, Any]) -> None:
 def main() -> int:
     _prepare_airflow()
 
+    from airflow_provider_broadbean.pipeline import redact_documents
     from sandbox import config
     from sandbox.server import Sandbox
 
@@ -119,9 +120,10 @@ def main() -> int:
             print(f"   transaction   : {record['transaction_id']}")
             print(f"   candidate     : {candidate.get('name')} <{candidate.get('email')}>")
             print(f"   context       : {record['body'].get('context')}")
-            for document in candidate.get("documents") or []:
-                size = len(document["content"]) * 3 // 4 - document["content"][-2:].count("=")
-                print(f"   document      : {document['type']} {document['filename']} ({size} bytes)")
+            for document in redact_documents(candidate).get("documents") or []:
+                print(
+                    f"   document      : {document['type']} {document['filename']} ({document['size']} bytes)"
+                )
 
     ok = (
         first["result"] is not None

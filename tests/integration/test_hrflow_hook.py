@@ -185,3 +185,10 @@ def test_a_reply_that_echoes_the_key_is_redacted(sandbox: Any, source: str) -> N
         api.get_profile(source, f"{2:040x}")
     assert HRFLOW_API_SECRET not in str(caught.value)
     assert "X-API-KEY=***" in str(caught.value)
+
+
+def test_hook_downloads_an_attachment_within_its_limit(hook: HrFlowHook, sandbox: Any) -> None:
+    url = sandbox.hrflow.put_file("hook-cv.pdf", b"%PDF-1.4 hook\n")
+    assert hook.download_attachment(url, max_bytes=100) == b"%PDF-1.4 hook\n"
+    with pytest.raises(AttachmentError, match="limit"):
+        hook.download_attachment(url, max_bytes=5)
