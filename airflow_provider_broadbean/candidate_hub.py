@@ -14,15 +14,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationValueError,
+    NewConnectionError,
+    ProxyError,
+    ReadTimeoutError,
+)
 
 from airflow_provider_broadbean.exceptions import HubError
 from airflow_provider_broadbean.redaction import redact
 from airflow_provider_broadbean.signing import SIGNATURE_HEADER, signed_headers
+from airflow_provider_broadbean.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +38,8 @@ MAX_LOGGED_BODY = 500
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SUCCESS_VALUES = (1, True, "1")
 FAILURE_VALUES = (0, False, "0")
-# Request errors raised before anything is sent: a bad URL or header, nothing the hub could store.
-_NOT_SENT = (
-    requests.exceptions.URLRequired,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidHeader,
-)
+# Errors raised while opening the connection (to the hub or through a proxy): nothing was sent.
+_NEVER_CONNECTED = (NewConnectionError, ConnectTimeoutError, ProxyError)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class RetryPolicy:
     initial_wait: float = 1.0
 
 
-def _retry_after_seconds(response: requests.Response) -> float | None:
+def _retry_after_seconds(response: urllib3.BaseHTTPResponse) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -120,16 +121,15 @@ class CandidateHubClient:
         self.retry = retry or RetryPolicy()
         self._clock = clock
         self._sleep = sleep
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.transport = Transport(
+            pool_size=pool_size, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
 
     def __repr__(self) -> str:
         return f"CandidateHubClient(url={self.url!r}, signing_source_id={self.signing_source_id!r})"
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
     def send(self, envelope: Mapping[str, Any]) -> str:
         """Send one candidate envelope and return the hub's transaction id.
@@ -169,48 +169,41 @@ class CandidateHubClient:
         headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
         headers.update(signed_headers(self._secret_key, source_id, self._clock))
         try:
-            response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-        except requests.exceptions.ConnectTimeout as exc:
+            response = self.transport.request("POST", self.url, body=body, headers=headers)
+        except _NEVER_CONNECTED as exc:
             raise HubError(f"could not connect to the Candidate Hub: {exc}", retryable=True) from None
-        except requests.exceptions.ReadTimeout:
+        except ReadTimeoutError:
             raise HubError(
                 f"no reply from the Candidate Hub within {self.timeout[1]} s; the candidate may have "
                 "been stored",
                 ambiguous=True,
             ) from None
-        except requests.exceptions.ConnectionError as exc:
-            if _never_connected(exc):
-                raise HubError(f"could not connect to the Candidate Hub: {exc}", retryable=True) from None
-            raise HubError(
-                f"the connection to the Candidate Hub broke before its reply: {exc}; the candidate may "
-                "have been stored",
-                ambiguous=True,
-            ) from None
-        except _NOT_SENT as exc:
+        except (LocationValueError, ValueError) as exc:
             detail = redact(str(exc), (self._secret_key,))
             raise HubError(f"request to the Candidate Hub could not be made: {detail}") from None
-        except requests.exceptions.RequestException as exc:
-            # Anything else (a reply cut short, an undecodable body) happened after the request left.
+        except HTTPError as exc:
+            # Anything else (a connection broken, a reply cut short) happened after the request left.
             raise HubError(
-                f"the reply of the Candidate Hub could not be read: {type(exc).__name__}: {exc}; the "
-                "candidate may have been stored",
+                f"the connection to the Candidate Hub broke before its reply: {type(exc).__name__}: {exc}; "
+                "the candidate may have been stored",
                 ambiguous=True,
             ) from None
         return self._check_reply(response, (self._secret_key, headers[SIGNATURE_HEADER]))
 
-    def _check_reply(self, response: requests.Response, secrets: tuple[str, ...]) -> str:
+    def _check_reply(self, response: urllib3.BaseHTTPResponse, secrets: tuple[str, ...]) -> str:
         """The transaction id of a success, or a ``HubError`` whose texts hold no secret.
 
         A proxy or a verbose error page may echo the request headers; the secret and this
         request's signature (replayable for five minutes) are masked in whatever is kept.
         """
-        status = response.status_code
+        status = response.status
+        text = response.data.decode("utf-8", errors="replace")
         try:
-            reply = response.json()
+            reply = json.loads(text)
         except ValueError:
             reply = None
         if not isinstance(reply, dict):
-            text = _short(redact(response.text.strip(), secrets))
+            text = _short(redact(text.strip(), secrets))
             raise _reply_error(
                 response,
                 f"Candidate Hub replied HTTP {status} with a body that is not a JSON object: {text!r}",
@@ -240,8 +233,8 @@ class CandidateHubClient:
         raise _reply_error(response, f"Candidate Hub refused the candidate: HTTP {status}: {error}", error)
 
 
-def _reply_error(response: requests.Response, message: str, error: str | None) -> HubError:
-    status = response.status_code
+def _reply_error(response: urllib3.BaseHTTPResponse, message: str, error: str | None) -> HubError:
+    status = response.status
     return HubError(
         message,
         status=status,
@@ -249,11 +242,3 @@ def _reply_error(response: requests.Response, message: str, error: str | None) -
         retryable=status in RETRYABLE_STATUSES,
         retry_after=_retry_after_seconds(response) if status == 429 else None,
     )
-
-
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the error happened while opening the connection, so nothing was sent."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)

@@ -16,11 +16,12 @@ from typing import Any
 
 import requests
 from hrflow import Hrflow
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from airflow_provider_broadbean.exceptions import AttachmentError, HrFlowError
 from airflow_provider_broadbean.redaction import redact
+from airflow_provider_broadbean.transport import PooledSession, Transport
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ DEFAULT_API_URL = "https://api.hrflow.ai/v1/"
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_WALKS = 3
+MAX_REDIRECTS = 5
 API_SECRET_FORM = re.compile(r"^ask[rw]?_[0-9a-f]{32}$")
 _CHUNK = 64 * 1024
 
@@ -88,6 +90,13 @@ def _reply_text(reply: Any) -> str:
     return repr(reply)[:200]
 
 
+def _download_error(url: str, exc: Exception) -> AttachmentError:
+    """The error of a failed download; the link's query (a pre-signed link's signature) is masked."""
+    where, _, query = url.partition("?")
+    detail = redact(str(exc), (query,)) if query else str(exc)
+    return AttachmentError(f"downloading {where}: {type(exc).__name__}: {detail}")
+
+
 class HrFlowApi:
     """The HrFlow calls this provider makes.
 
@@ -111,10 +120,11 @@ class HrFlowApi:
         self.api_url = normalise_api_url(api_url)
         self._secrets = (api_secret,)
         self.timeout = (min(timeout, 10.0), timeout)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_maxsize=pool_size, max_retries=build_retry(max_attempts))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = PooledSession(pool_size=pool_size, max_retries=build_retry(max_attempts))
+        self.transport = Transport(pool_size=pool_size, connect_timeout=self.timeout[0], read_timeout=timeout)
+        self._download_retry = build_retry(max_attempts).new(
+            total=max(0, max_attempts - 1) + MAX_REDIRECTS, redirect=MAX_REDIRECTS
+        )
         self.client = _BoundedHrflow(
             session=self.session,
             timeout=self.timeout,
@@ -128,6 +138,7 @@ class HrFlowApi:
 
     def close(self) -> None:
         self.session.close()
+        self.transport.close()
 
     def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Run one SDK call, turning transport failures and malformed replies into HrFlowError."""
@@ -267,25 +278,30 @@ class HrFlowApi:
         """
         where = url.split("?", 1)[0]
         try:
-            with self.session.get(url, stream=True, timeout=self.timeout) as response:
-                if not 200 <= response.status_code < 300:
-                    raise AttachmentError(
-                        f"downloading {where}: HTTP {response.status_code}", status=response.status_code
-                    )
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise AttachmentError(
-                        f"downloading {where}: {declared} bytes is over the {max_bytes} limit"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(_CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise AttachmentError(f"downloading {where}: more than the {max_bytes} bytes limit")
-                    chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
-            raise AttachmentError(f"downloading {where}: {type(exc).__name__}: {exc}") from None
+            response = self.transport.request("GET", url, retries=self._download_retry, preload_content=False)
+        except (Urllib3Error, ValueError) as exc:
+            raise _download_error(url, exc) from None
+        complete = False
+        try:
+            if not 200 <= response.status < 300:
+                raise AttachmentError(f"downloading {where}: HTTP {response.status}", status=response.status)
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise AttachmentError(f"downloading {where}: {declared} bytes is over the {max_bytes} limit")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.stream(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise AttachmentError(f"downloading {where}: more than the {max_bytes} bytes limit")
+                chunks.append(chunk)
+            complete = True
+        except Urllib3Error as exc:
+            raise _download_error(url, exc) from None
+        finally:
+            if not complete:  # a body left unread must not be read by the next request on the connection
+                response.close()
+            response.release_conn()
         content = b"".join(chunks)
         if not content:
             raise AttachmentError(f"downloading {where}: the file is empty")
