@@ -58,7 +58,9 @@ class Broadbean:
             ``signing_source_id``.
         :param hrflow_auth: ``api_secret``, ``api_user``, optional ``api_url`` (API root).
         :param pull_parameters: ``source_key`` and, in event mode, ``profile_key``; without
-            ``profile_key`` the source's profiles are polled, oldest first.
+            ``profile_key`` the source's profiles are polled, oldest first. Beyond hrflow-connectors,
+            ``profile_keys`` (a list) sends exactly those profiles, with the ledger's skip rules and
+            the retry list kept as in a poll, and no cursor moved.
         :param push_parameters: ``client_id``, ``source_id``, ``job_id``, optional ``shortlist_id`` and
             ``aplitrak_email_address``.
         :param format: turns a profile into a candidate dict; default
@@ -191,15 +193,20 @@ def run_checked(
     hub: CandidateHubClient | None,
     state_store: StateStore,
     options: RunOptions | None,
+    state: WorkflowState | None = None,
 ) -> RunResult:
-    """Run a checked action with clients built from credentials (plain call) or hooks (operator)."""
+    """Run a checked action with clients built from credentials (plain call) or hooks (operator).
+
+    :param state: the state document to use instead of the workflow's own in ``state_store`` (a
+        mapped task's shard, see :mod:`airflow_provider_broadbean.fanout`).
+    """
     return CreateProfilesRun(
         workflow_id=action.workflow_id,
         pull=action.pull,
         push=action.push,
         hrflow=hrflow,
         hub=hub if action.persist else None,
-        state=WorkflowState(state_store, action.workflow_id),
+        state=state or WorkflowState(state_store, action.workflow_id),
         logics=action.logics,
         format=action.format,
         callback=action.callback,

@@ -46,7 +46,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Broadbean Candidate Hub",
-                "python-modules": ["airflow_provider_broadbean.operators.create_profiles"],
+                "python-modules": [
+                    "airflow_provider_broadbean.operators.create_profiles",
+                    "airflow_provider_broadbean.operators.plan_batches",
+                    "airflow_provider_broadbean.operators.commit_batches",
+                ],
             }
         ],
         "connection-types": [

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 NonEmpty = Field(min_length=1)
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s]*)?$")
@@ -67,13 +67,36 @@ class BroadbeanAuth(_Strict):
 
 
 class PullParameters(_Strict):
+    """Where the profiles come from: a source, and one profile key, a list of keys, or neither (poll).
+
+    ``profile_keys`` goes beyond hrflow-connectors: exactly these profiles, read one by one, as a
+    mapped task of a fan-out does. An empty list means no profile, never "poll the source".
+    """
+
     source_key: str = NonEmpty
     profile_key: str | None = None
+    profile_keys: list[str] | None = None
 
     @field_validator("profile_key")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("profile_keys")
+    @classmethod
+    def _distinct_keys(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        for key in value:
+            if not key or _printable(key) is None:
+                raise ValueError("expected profile keys, none of them empty")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_way_to_name_profiles(self) -> PullParameters:
+        if self.profile_key is not None and self.profile_keys is not None:
+            raise ValueError("give profile_key or profile_keys, not both")
+        return self
 
 
 class PushParameters(_Strict):

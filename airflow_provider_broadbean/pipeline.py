@@ -1,24 +1,30 @@
 """The action "create profiles in Broadbean": read, apply logics, format, push, record.
 
-Profiles go in chunks of ``concurrency``: a chunk is prepared (read, logics, format, documents) on
-a bounded pool while the chunk before it is being sent, so memory is bounded by the concurrency and
-not by the size of the run. Before a chunk is sent, one state write marks its profiles pending and
-records the outcomes known so far; a send is therefore always marked before it leaves, and a worker
-killed mid-run leaves pending only what was really in flight. The last write of a run is read back
-to make sure a concurrent run did not overwrite it.
+Up to ``concurrency`` profiles are being sent at any time, and more are being prepared (read,
+logics, format, documents) behind them; a poll reads the source's pages of profiles while earlier
+profiles are being sent. Memory is therefore bounded by the concurrency and the page size, not by
+the size of the run. A profile is marked pending in the state before its send leaves: a writer
+thread writes the marks of the profiles that are ready, with the outcomes recorded since its last
+write, and a freed send slot takes a profile whose mark is written. A worker killed mid-run
+therefore leaves pending the sends in flight and the profiles marked to go next (at most
+``concurrency`` each); an interrupted run that can still act (a timeout, a failed write) unmarks
+what did not leave. The last write of a run is read back to make sure a concurrent run did not
+overwrite it.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
@@ -34,6 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SAVE_EVERY = 0.25
+"""Seconds recorded outcomes may wait for the next group's state write before they are written alone."""
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 Logic = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 Format = Callable[[dict[str, Any]], dict[str, Any]]
 Callback = Callable[[dict[str, Any], dict[str, Any], Counter, list[dict[str, Any]]], Any]
@@ -43,8 +53,8 @@ Callback = Callable[[dict[str, Any], dict[str, Any], Counter, list[dict[str, Any
 class RunOptions:
     """How a run behaves beyond the hrflow-connectors parameters.
 
-    :param concurrency: profiles sent to the hub at once; as many more are prepared (read,
-        formatted, documents downloaded) meanwhile.
+    :param concurrency: profiles sent to the hub at once (pooled keep-alive connections); up to as
+        many more wait prepared (read, formatted, documents downloaded) for a free slot.
     :param resend_unconfirmed: resend profiles whose earlier send may have reached the hub without
         a readable reply. Off by default: a resend can create a second candidate.
     :param max_document_bytes: size limit of one attachment download.
@@ -107,6 +117,55 @@ class _Outcome:
 class _WorkItem:
     key: str
     profile: dict[str, Any] | None = None
+
+
+@dataclass
+class _Walk:
+    """A poll's walk down the source's pages, most recently updated first.
+
+    :param since: the walk stops at the first profile updated before this (None: walk them all).
+    :param started: when the walk started; a profile stamped later (a wrong clock upstream) counts
+        as updated then, so it cannot carry the cursor past profiles stored after this poll.
+    """
+
+    since: datetime | None
+    started: datetime
+    newest: datetime | None = None
+    listed: int = 0
+
+    @staticmethod
+    def updated(profile: dict[str, Any]) -> datetime:
+        """When a listed profile last changed, as HrFlow stamped it (created, when never updated)."""
+        stamp = _parse_time(profile.get("updated_at")) or _parse_time(profile.get("created_at"))
+        return stamp or EPOCH
+
+    def seen(self, profile: dict[str, Any]) -> datetime:
+        """The time a cursor may take from this profile: its update time, at most the walk's start."""
+        return min(self.updated(profile), self.started)
+
+    def items(self, pages: Iterable[list[dict[str, Any]]], handled: set[str]) -> Iterator[_WorkItem]:
+        """Each page's profiles not in ``handled`` (which grows), oldest first within the page."""
+        for page in pages:
+            below_since = False
+            entries: list[tuple[datetime, str, dict[str, Any]]] = []
+            for profile in page:
+                updated = self.updated(profile)
+                created = _parse_time(profile.get("created_at")) or updated
+                seen = self.seen(profile)
+                self.newest = seen if self.newest is None or seen > self.newest else self.newest
+                if self.since is not None and updated < self.since:
+                    below_since = True
+                    continue
+                key = str(profile["key"])
+                if key not in handled:
+                    handled.add(key)
+                    entries.append((created, key, profile))
+            entries.sort(key=lambda entry: (entry[0], entry[1]))
+            self.listed += len(entries)
+            for _, key, profile in entries:
+                yield _WorkItem(key, profile)
+            if below_since:
+                return
 
 
 class _Tagged(logging.LoggerAdapter):
@@ -214,9 +273,15 @@ class CreateProfilesRun:
         self.persist = persist
         self.incremental = incremental
         self.options = options or RunOptions()
-        self.pull_parameters = pull_parameters if pull_parameters is not None else pull.model_dump()
+        if pull_parameters is None:  # as hrflow-connectors shows them: no profile_keys unless given
+            unset = {"profile_keys"} if pull.profile_keys is None else None
+            pull_parameters = pull.model_dump(exclude=unset)
+        self.pull_parameters = pull_parameters
         self.push_parameters = push_parameters if push_parameters is not None else push.model_dump()
         self.run_id = uuid.uuid4().hex[:12]
+        # A given list of keys (a fan-out batch) moves no cursor, so its transient failures must be
+        # remembered for a later poll as in incremental mode.
+        self.tracks_retries = incremental or pull.profile_keys is not None
         self.log = _Tagged(log, {"workflow_id": workflow_id})
         self.events = Event.empty_counter()
         self.result_delivered: dict[str, str] = {}
@@ -225,11 +290,17 @@ class CreateProfilesRun:
         self.items: list[dict[str, Any]] = []
         self._state_changed = False
         self._unsaved = False
-        self._preparing: list[Future[_Outcome]] = []
-        self._sending: list[tuple[_Outcome, Future[_Outcome]]] = []
+        self._preparing: set[Future[_Outcome]] = set()
+        self._sending: dict[Future[_Outcome], _Outcome] = {}
+        self._writing: Future[None] | None = None
+        self._writing_group: list[_Outcome] = []
+        self._deferred: list[_Outcome] = []
+        self._marked: deque[_Outcome] = deque()  # marked pending by a finished write, not sent yet
+        self._finished: SimpleQueue[Future[Any]] = SimpleQueue()  # futures done, in order
         self._credential_refusals = 0
         self._started = time.monotonic()
         self._last_progress = self._started
+        self._last_save = self._started
 
     # The run -----------------------------------------------------------------------------------
 
@@ -241,7 +312,7 @@ class CreateProfilesRun:
             self.log.error("Cannot read the workflow state: %s", exc)
             return RunResult.fatal(Reason.state_failure, str(exc))
 
-        mode = "event" if self.pull.profile_key else "poll"
+        mode = "keys" if self.pull.profile_keys is not None else "event" if self.pull.profile_key else "poll"
         self.log.info(
             "Starting run %s: mode=%s source=%s job=%s persist=%s incremental=%s concurrency=%s",
             self.run_id,
@@ -253,7 +324,10 @@ class CreateProfilesRun:
             self.options.concurrency,
         )
         try:
-            if mode == "event":
+            if mode == "keys":
+                self.log.info("Processing %s given profiles", len(self.pull.profile_keys or []))
+                self._process_all(_WorkItem(key) for key in self.pull.profile_keys or [])
+            elif mode == "event":
                 self._process_all(iter([_WorkItem(str(self.pull.profile_key))]))
             else:
                 self._poll()
@@ -272,93 +346,116 @@ class CreateProfilesRun:
         return self._finish()
 
     def _poll(self) -> None:
-        """Poll mode: the source's profiles not handled yet, oldest first."""
+        """Poll mode: earlier runs' leftovers, then the source's pages, most recently updated first.
+
+        Pages of whole profiles are read while the profiles of earlier pages are being sent, so
+        nothing waits for the walk to end and no more than a page or two is held at once. Within a
+        page, profiles go oldest first (``created_at``, then key).
+        """
         sort_by = "updated_at"
         since: datetime | None = None
         cursor = _parse_time(self.state.cursor) if self.incremental else None
         if cursor is not None:
             since = cursor - self.options.poll_overlap
 
-        listed: dict[str, tuple[datetime, datetime]] = {}
-        newest: datetime | None = None
-        epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-        # A profile stamped in the future (a wrong clock upstream) must not carry the cursor past
-        # profiles stored after this poll: the cursor never goes beyond when the walk started.
-        walk_started = datetime.now(timezone.utc)
-        for page in self.hrflow.iter_profile_keys(
-            self.pull.source_key, sort_by=sort_by, order_by="desc", page_size=self.options.page_size
-        ):
-            stop = False
-            for entry in page:
-                updated = (
-                    _parse_time(entry.get("updated_at")) or _parse_time(entry.get("created_at")) or epoch
-                )
-                created = _parse_time(entry.get("created_at")) or updated
-                seen = min(updated, walk_started)
-                newest = seen if newest is None or seen > newest else newest
-                if since is not None and updated < since:
-                    stop = True
-                    continue
-                listed[str(entry["key"])] = (created, updated)
-            if stop:
-                break
-
-        keys = sorted(listed, key=lambda key: (listed[key][0], key))
+        handled: set[str] = set()
         if self.incremental:
             # Earlier runs' transient failures come back; their unconfirmed sends are reported again
             # (and resent only with resend_unconfirmed), however far behind the cursor they are.
-            retry = [key for key in self.state.retry_keys() if key not in listed]
-            unconfirmed = [
-                key
-                for key in self.state.pending_keys(self.push.job_id)
-                if key not in listed and key not in retry
-            ]
+            retry = self.state.retry_keys()
+            unconfirmed = [key for key in self.state.pending_keys(self.push.job_id) if key not in retry]
             if retry or unconfirmed:
                 self.log.info(
                     "Adding %s profiles that failed in earlier runs and %s with an unconfirmed send",
                     len(retry),
                     len(unconfirmed),
                 )
-            keys = retry + unconfirmed + keys
-        self.log.info("Poll found %s profiles to consider (cursor=%s)", len(keys), self.state.cursor)
-        self._process_all(_WorkItem(key) for key in keys)
+            handled.update(retry, unconfirmed)
+            leftovers = [_WorkItem(key) for key in retry + unconfirmed]
+        else:
+            leftovers = []
 
-        if self.incremental and newest is not None and self.persist:
-            self.state.set_cursor(sort_by, newest.astimezone(timezone.utc).isoformat(timespec="seconds"))
+        walk = _Walk(since=since, started=datetime.now(timezone.utc))
+        self.log.info("Polling source %s (cursor=%s)", self.pull.source_key, self.state.cursor)
+        pages = self.hrflow.iter_profile_pages(
+            self.pull.source_key, sort_by=sort_by, order_by="desc", page_size=self.options.page_size
+        )
+        self._process_all(itertools.chain(leftovers, walk.items(pages, handled)))
+        self.log.info("Poll listed %s profiles changed since the cursor", walk.listed)
+
+        if self.incremental and walk.newest is not None and self.persist:
+            self.state.set_cursor(sort_by, walk.newest.astimezone(timezone.utc).isoformat(timespec="seconds"))
             self._unsaved = True
 
     def _process_all(self, items: Iterator[_WorkItem]) -> None:
-        """Skip what the ledger settles; prepare the rest a chunk ahead and send chunk by chunk.
+        """Keep ``concurrency`` sends in flight, with profiles being prepared behind them.
 
-        The pool has room for one chunk being prepared and one being sent, so neither waits for
-        a free worker. What is left unsaved at the end is written by :meth:`run`.
+        A send is marked pending in the state before it leaves. A prepared profile is marked as soon
+        as it is ready, by one writer thread that writes the marks of every profile that became
+        ready during its previous write (a group commit); a send slot that frees up is refilled at
+        once with a profile already marked, so the state's write time never leaves a slot idle.
+        At most ``concurrency`` profiles wait, prepared or marked, for a slot. Outcomes that arrive
+        during a write are recorded after it, so a write sees a steady state. What is left unsaved
+        at the end is written by :meth:`run`.
         """
-        size = max(1, self.options.concurrency)
-        chunks = self._chunks(items, size)
-        with ThreadPoolExecutor(max_workers=2 * size, thread_name_prefix="broadbean-push") as pool:
+        size = self.options.concurrency
+        preparers = max(2, size // 2)  # a preparation mostly waits on one download: fewer suffice
+        todo = (item for item in items if not self._settled(item.key))
+        ready: deque[_Outcome] = deque()  # prepared, not marked yet
+        exhausted = False
+        with (
+            ThreadPoolExecutor(max_workers=preparers, thread_name_prefix="broadbean-prepare") as preparer,
+            ThreadPoolExecutor(max_workers=size, thread_name_prefix="broadbean-send") as sender,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadbean-state") as writer,
+        ):
             try:
-                self._preparing = [pool.submit(self._prepare_one, item) for item in next(chunks, [])]
-                while self._preparing:
-                    prepared = [future.result() for future in self._preparing]
-                    self._preparing = [pool.submit(self._prepare_one, item) for item in next(chunks, [])]
-                    self._send_chunk(pool, prepared)
-                    if self._unsaved and not all(future.done() for future in self._preparing):
-                        self._save()  # the next chunk is not ready: make these outcomes durable now
+                while True:
+                    waiting = len(ready) + len(self._writing_group) + len(self._marked)
+                    while not exhausted and len(self._preparing) < preparers and waiting < size:
+                        item = next(todo, None)
+                        if item is None:
+                            exhausted = True
+                        else:
+                            self._preparing.add(self._submit(preparer, self._prepare_one, item))
+                            waiting += 1
+                    if self._writing is None:
+                        running_low = len(self._marked) < size // 2 or len(ready) >= size // 2
+                        if ready and (running_low or exhausted):
+                            self._start_write(writer, list(ready))
+                            ready.clear()
+                        elif self._unsaved and time.monotonic() - self._last_save >= SAVE_EVERY:
+                            self._start_write(writer, [])  # make recorded outcomes durable
+                    while self._marked and len(self._sending) < size:
+                        outcome = self._marked.popleft()
+                        self._sending[self._submit(sender, self._send_one, outcome)] = outcome
+                    if not (self._preparing or self._sending or self._writing):
+                        break  # nothing prepared or marked either: it would have moved on above
+                    finished = [self._finished.get()]
+                    while not self._finished.empty():
+                        finished.append(self._finished.get())
+                    for future in finished:
+                        if future is self._writing:
+                            self._finish_write()
+                        elif future in self._preparing:
+                            self._preparing.discard(future)
+                            outcome = future.result()
+                            if outcome.envelope is None:
+                                self._record_later(outcome)
+                            else:
+                                ready.append(outcome)
+                        elif future in self._sending:
+                            del self._sending[future]
+                            self._record_later(future.result())
+                    self._progress()
             except BaseException:
                 self._wind_down()
                 raise
 
-    def _chunks(self, items: Iterator[_WorkItem], size: int) -> Iterator[list[_WorkItem]]:
-        chunk: list[_WorkItem] = []
-        for item in items:
-            if self._settled(item.key):
-                continue
-            chunk.append(item)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+    def _submit(self, executor: ThreadPoolExecutor, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start ``function`` on ``executor``; its future joins the finished queue when done."""
+        future = executor.submit(function, *args)
+        future.add_done_callback(self._finished.put)
+        return future
 
     def _settled(self, key: str) -> bool:
         """True when the ledger says this profile needs nothing: delivered, or unconfirmed."""
@@ -396,46 +493,84 @@ class CreateProfilesRun:
             self.state.clear_retry(key)
             self._unsaved = True
 
-    def _send_chunk(self, pool: ThreadPoolExecutor, prepared: list[_Outcome]) -> None:
-        """Mark what is ready to go pending, in one write with what was recorded before; send it."""
-        ready = [outcome for outcome in prepared if outcome.envelope is not None]
-        for outcome in prepared:
-            if outcome.envelope is None:
-                self._record(outcome)
-        if self.persist and ready:
-            self.state.mark_pending((outcome.key for outcome in ready), self.push.job_id, self.run_id)
-            self._save()
-        self._sending = [(outcome, pool.submit(self._send_one, outcome)) for outcome in ready]
-        while self._sending:
-            done = self._sending[0][1].result()
-            self._sending.pop(0)
-            self._record(done)
-        self._progress()
+    def _start_write(self, writer: ThreadPoolExecutor, group: list[_Outcome]) -> None:
+        """Mark ``group`` pending and write the state on the writer thread; the group may leave after.
+
+        Without ``persist`` nothing is written and the group may leave at once.
+        """
+        if not self.persist:
+            self._marked.extend(group)
+            return
+        if group:
+            self.state.mark_pending((outcome.key for outcome in group), self.push.job_id, self.run_id)
+        self._unsaved = False
+        self._writing = self._submit(writer, self.state.save)
+        self._writing_group = group
+
+    def _finish_write(self) -> None:
+        """The write is done: its group may leave, and the outcomes that waited for it are recorded."""
+        assert self._writing is not None
+        writing, group = self._writing, self._writing_group
+        self._writing, self._writing_group = None, []
+        try:
+            writing.result()
+        except BaseException:
+            for outcome in group:  # never sent: no mark may stay behind
+                self.state.clear_pending(outcome.key, self.push.job_id)
+            self._unsaved = True
+            raise
+        self._state_changed = True
+        self._last_save = time.monotonic()
+        self._marked.extend(group)
+        deferred, self._deferred = self._deferred, []
+        for outcome in deferred:
+            self._record(outcome)
+
+    def _record_later(self, outcome: _Outcome) -> None:
+        """Record now, or after the write under way (which must see the state it was given)."""
+        if self._writing is not None:
+            self._deferred.append(outcome)
+        else:
+            self._record(outcome)
 
     def _save(self) -> None:
         self.state.save()
         self._unsaved = False
         self._state_changed = True
+        self._last_save = time.monotonic()
 
     def _wind_down(self) -> None:
         """The run is being stopped (a task timeout, a kill turned into an exception, a failed state
-        write): save what is known, so the next run neither resends a delivery nor reports as
-        unconfirmed a profile that never left.
+        write, a failed page read): save what is known, so the next run neither resends a delivery
+        nor reports as unconfirmed a profile that never left.
 
         Preparations are cancelled: they send nothing. Sends already in flight cannot be called
         back, so their outcome is awaited (the hub client's timeouts bound it) and recorded.
         """
         for future in self._preparing:
             future.cancel()
-        for outcome, future in self._sending:
+        self._preparing = set()
+        if self._writing is not None:  # its group has not left: wait for the write, then unmark it
+            wait_for([self._writing])
+            self._marked.extend(self._writing_group)
+            self._writing, self._writing_group = None, []
+        for outcome in self._marked:
+            self.state.clear_pending(outcome.key, self.push.job_id)
+            self._unsaved = True
+        self._marked.clear()
+        for future, outcome in list(self._sending.items()):
             if future.cancel():
                 self.state.clear_pending(outcome.key, self.push.job_id)
-        in_flight = [future for _, future in self._sending if not future.cancelled()]
+                self._unsaved = True
+        in_flight = [future for future in self._sending if not future.cancelled()]
         wait_for(in_flight)
+        deferred, self._deferred = self._deferred, []
+        for outcome in deferred:
+            self._record(outcome)
         for future in in_flight:
             if future.exception() is None:
                 self._record(future.result())
-        self._sending = []
+        self._sending = {}
         if self.persist and self._unsaved:
             try:
                 self._save()
@@ -561,7 +696,7 @@ class CreateProfilesRun:
                 "Profile %s delivered for job %s: transaction %s", key, job_id, outcome.transaction_id
             )
         elif outcome.ambiguous:
-            if self.persist and self.incremental:
+            if self.persist and self.tracks_retries:
                 self.state.clear_retry(key)  # the pending mark speaks for it now
             self.result_unconfirmed.append(key)
             self.log.error("Profile %s: send unconfirmed, kept as pending: %s", key, outcome.error)
@@ -571,7 +706,7 @@ class CreateProfilesRun:
             if outcome.error:
                 self.result_failed[key] = outcome.error
                 self.log.error("Profile %s failed: %s", key, outcome.error)
-            if self.persist and self.incremental:
+            if self.persist and self.tracks_retries:
                 if outcome.retry_later:
                     self.state.record_retry(key, outcome.error or "failed")
                 else:

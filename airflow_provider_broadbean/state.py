@@ -36,6 +36,7 @@ DEFAULT_STATE_DIR_ENV = "BROADBEAN_STATE_DIR"
 VARIABLE_PREFIX = "broadbean_state__"
 DEFAULT_SETTLE_SECONDS = 1.0
 CONFIRM_ATTEMPTS = 8
+SECTIONS = ("delivered", "pending", "retry", "shards")
 
 
 class StateError(BroadbeanProviderError):
@@ -59,6 +60,13 @@ class LockingStateStore(StateStore, Protocol):
     """
 
     def locked(self, workflow_id: str) -> contextlib.AbstractContextManager[None]: ...
+
+
+@runtime_checkable
+class DeletableStateStore(StateStore, Protocol):
+    """A store that can remove a document: needed for the state shards of a fan-out."""
+
+    def delete(self, workflow_id: str) -> None: ...
 
 
 def utc_now() -> str:
@@ -120,6 +128,19 @@ class JsonFileStateStore:
                 f"cannot read the state of workflow {workflow_id!r} from {path}: {exc}"
             ) from None
 
+    def signature(self, workflow_id: str) -> tuple[int, int, int] | None:
+        """Which version of the file is there now (inode, size, modification time); None if none.
+
+        Every write replaces the file, so any write, by any process, changes the signature. A run
+        that holds :meth:`locked` and finds the signature of its own last write knows the file
+        holds exactly what it wrote, and need not read it back.
+        """
+        try:
+            stat = self._path(workflow_id).stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
     def save(self, workflow_id: str, document: dict[str, Any]) -> None:
         path = self._path(workflow_id)
         temporary: str | None = None
@@ -139,6 +160,16 @@ class JsonFileStateStore:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
             raise StateError(f"cannot write the state of workflow {workflow_id!r} to {path}: {exc}") from None
+
+    def delete(self, workflow_id: str) -> None:
+        """Remove the document; one that is not there is not an error."""
+        path = self._path(workflow_id)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot delete the state of workflow {workflow_id!r} at {path}: {exc}"
+            ) from None
 
 
 class VariableStateStore:
@@ -178,6 +209,18 @@ class VariableStateStore:
         except Exception as exc:
             raise StateError(f"cannot write Airflow Variable {key!r}: {exc}") from None
 
+    def delete(self, workflow_id: str) -> None:
+        """Remove the Variable; one that is not there is not an error."""
+        from airflow.sdk import Variable
+
+        if self.load(workflow_id) is None:
+            return
+        key = self.key(workflow_id)
+        try:
+            Variable.delete(key)
+        except Exception as exc:
+            raise StateError(f"cannot delete Airflow Variable {key!r}: {exc}") from None
+
 
 def _ledger_key(profile_key: str, job_id: str) -> str:
     return f"{profile_key}|{job_id}"
@@ -192,10 +235,14 @@ class WorkflowState:
          "cursor": {"sort_by": "updated_at", "value": "..."} | null,
          "delivered": {"<profile key>|<job id>": {"transaction_id": "...", "at": "..."}},
          "pending": {"<profile key>|<job id>": {"since": "...", "run": "..."}},
-         "retry": {"<profile key>": {"since": "...", "error": "..."}}}
+         "retry": {"<profile key>": {"since": "...", "error": "..."}},
+         "shards": {"<shard id>": {"run": "...", "map_index": 0, "since": "...", "state": "planned"}}}
 
     ``delivered`` keeps the newest ``ledger_size`` entries. ``pending`` holds sends that were marked
-    before going out and have no confirmed outcome: unconfirmed until a person decides.
+    before going out and have no confirmed outcome: unconfirmed until a person decides. ``shards``
+    names the state documents of a fan-out's mapped tasks (see :mod:`airflow_provider_broadbean.fanout`)
+    until their entries are merged here (``"merged"``) and the documents deleted. A document written
+    before ``shards`` existed reads as one with none: the version stays 1.
 
     :param store: where the document is kept.
     :param workflow_id: the workflow whose state this is.
@@ -224,7 +271,10 @@ class WorkflowState:
         self._recorded: set[str] = set()
         self._marked: set[str] = set()
         self._retried: set[str] = set()
+        self._removed_shards: set[str] = set()
+        self._added_shards: set[str] = set()
         self._cursor_set = False
+        self._written: object = None  # the store's signature of this run's last write, when it has one
 
     def _empty(self) -> dict[str, Any]:
         return {
@@ -235,6 +285,7 @@ class WorkflowState:
             "delivered": {},
             "pending": {},
             "retry": {},
+            "shards": {},
         }
 
     def load(self) -> None:
@@ -250,7 +301,7 @@ class WorkflowState:
             )
         merged = self._empty()
         merged.update(document)
-        for section in ("delivered", "pending", "retry"):
+        for section in SECTIONS:
             if not isinstance(merged.get(section), dict):
                 merged[section] = {}
         return merged
@@ -274,6 +325,14 @@ class WorkflowState:
 
     def retrying(self, profile_key: str) -> bool:
         return profile_key in self.doc["retry"]
+
+    def retry_entry(self, profile_key: str) -> dict[str, Any] | None:
+        entry = self.doc["retry"].get(profile_key)
+        return dict(entry) if isinstance(entry, dict) else None
+
+    def shards(self) -> dict[str, dict[str, Any]]:
+        """The fan-out shards this document knows of, by shard id."""
+        return {name: dict(entry) for name, entry in self.doc["shards"].items() if isinstance(entry, dict)}
 
     @property
     def cursor(self) -> str | None:
@@ -326,6 +385,72 @@ class WorkflowState:
             self.doc["cursor"] = {"sort_by": sort_by, "value": value}
             self._cursor_set = True
 
+    def record_shard(self, shard_id: str, *, run_id: str, map_index: int, state: str = "planned") -> None:
+        """Name a fan-out shard (``"planned"``: to be merged) or mark it ``"merged"`` into this document."""
+        with self._lock:
+            self.doc["shards"][shard_id] = {
+                "run": run_id,
+                "map_index": map_index,
+                "since": utc_now(),
+                "state": state,
+            }
+            self._removed_shards.discard(shard_id)
+            self._added_shards.add(shard_id)
+
+    def forget_shard(self, shard_id: str) -> None:
+        """Drop a shard's name once its document is deleted."""
+        with self._lock:
+            self.doc["shards"].pop(shard_id, None)
+            self._removed_shards.add(shard_id)
+            self._added_shards.discard(shard_id)
+
+    def absorb_shard(self, shard: dict[str, Any]) -> int:
+        """Take a fan-out shard's word on the profiles of its batch; return the deliveries it adds.
+
+        A shard starts as a copy of this document's entries for the profiles of its batch, and only
+        its mapped task changes it afterwards: for those profiles it is the newer truth. Its
+        deliveries join the ledger (and end their pending and retry entries); its pending and retry
+        entries replace these, and one the shard lacks is removed here, because the batch settled it.
+
+        :raises StateError: the document is not a shard of this provider's version.
+        """
+        name = shard.get("workflow_id")
+        keys, job_id = shard.get("keys"), shard.get("job_id")
+        delivered, pending, retry = (shard.get(section) for section in ("delivered", "pending", "retry"))
+        if (
+            shard.get("version") != STATE_VERSION
+            or not isinstance(keys, list)
+            or not isinstance(job_id, str)
+            or not isinstance(delivered, dict)
+            or not isinstance(pending, dict)
+            or not isinstance(retry, dict)
+        ):
+            raise StateError(f"state shard {name!r} of workflow {self.workflow_id!r} is not readable")
+        added = 0
+        with self._lock:
+            for ledger_key, entry in delivered.items():
+                if not isinstance(entry, dict):
+                    continue
+                added += ledger_key not in self.doc["delivered"]
+                self.doc["delivered"][ledger_key] = dict(entry)
+                self._recorded.add(ledger_key)
+            for profile_key in map(str, keys):
+                ledger_key = _ledger_key(profile_key, job_id)
+                settled = ledger_key in self.doc["delivered"]
+                for section, key, entry, removed, mine in (
+                    ("pending", ledger_key, pending.get(ledger_key), self._removed_pending, self._marked),
+                    ("retry", profile_key, retry.get(profile_key), self._removed_retry, self._retried),
+                ):
+                    if isinstance(entry, dict) and not settled:
+                        self.doc[section][key] = dict(entry)
+                        removed.discard(key)
+                        mine.add(key)
+                    else:
+                        self.doc[section].pop(key, None)
+                        removed.add(key)
+                        mine.discard(key)
+        return added
+
     def save(self, *, confirm: bool = False) -> None:
         """Merge what other runs recorded since :meth:`load`, bound the ledger, and write.
 
@@ -368,7 +493,17 @@ class WorkflowState:
 
     def _merge_and_write(self) -> None:
         """Apply this run's changes to the latest document; what it only read comes from there."""
-        latest = self.store.load(self.workflow_id)
+        # Only a locking store's signature is trusted: nobody can write between its check and ours.
+        locking = isinstance(self.store, LockingStateStore)
+        signature = getattr(self.store, "signature", None) if locking else None
+        if (
+            signature is not None
+            and self._written is not None
+            and signature(self.workflow_id) == self._written
+        ):
+            latest = None  # still this run's last write: nothing to merge
+        else:
+            latest = self.store.load(self.workflow_id)
         if latest:
             latest = self._upgrade(latest)
             delivered = dict(latest["delivered"])
@@ -377,6 +512,7 @@ class WorkflowState:
             for section, removed, mine in (
                 ("pending", self._removed_pending, self._marked),
                 ("retry", self._removed_retry, self._retried),
+                ("shards", self._removed_shards, self._added_shards),
             ):
                 merged = {k: v for k, v in latest[section].items() if k not in removed}
                 merged.update({k: self.doc[section][k] for k in mine if k in self.doc[section]})
@@ -389,6 +525,7 @@ class WorkflowState:
         self._bound_ledger()
         self.doc["updated_at"] = utc_now()
         self.store.save(self.workflow_id, self.doc)
+        self._written = signature(self.workflow_id) if signature is not None else None
 
     def _lost_from(self, latest: dict[str, Any] | None) -> list[str]:
         """Entries of this run that are in the document written last but not in ``latest``."""

@@ -8,6 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_broadbean.operators.rendered import (
+    as_bool,
+    as_int,
+    as_keys,
+    as_policy,
+    given,
+    text_values,
+)
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -15,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class CreateProfilesInBroadbeanOperator(BaseOperator):
-    """Send a profile (event mode) or a source's new profiles (poll mode) to the Candidate Hub.
+    """Send a profile (event mode), a source's new profiles (poll mode) or given profiles to the hub.
 
     Credentials come from Airflow connections: ``hrflow_conn_id`` (type ``hrflow``) and
     ``broadbean_conn_id`` (type ``broadbean``). The incremental state of ``workflow_id`` lives in the
@@ -24,9 +33,17 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
     delivered. The task's XCom is the result summary (status, reason, counts, keys): never
     profiles or documents.
 
+    With ``profile_keys`` it sends exactly those profiles, keeping the retry list as a poll does and
+    leaving the cursor alone. As a mapped task of a fan-out, ``.partial(...).expand(profile_keys=...)``
+    over the batches of ``PlanProfileBatchesOperator``, it then writes its own state shard instead
+    of the workflow's Variable, so that sibling tasks never write one Variable, and
+    ``CommitProfileBatchesOperator`` merges the shards (see :mod:`airflow_provider_broadbean.fanout`).
+
     :param workflow_id: stable id under which the incremental state is kept. (templated)
     :param source_key: HrFlow source holding the profiles. (templated)
     :param profile_key: the profile to send; when empty the source is polled. (templated)
+    :param profile_keys: a list of profiles to send (a JSON list once rendered is accepted too); not
+        with ``profile_key``, ``hrflow_event``, or ``mode`` ``"event"`` or ``"poll"``. (templated)
     :param client_id: Veritone Hire's id of the candidate-importer client mapper. (templated)
     :param source_id: Veritone Hire's transaction/publisher source id. (templated)
     :param job_id: the job the candidate applied to. (templated)
@@ -57,6 +74,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         "workflow_id",
         "source_key",
         "profile_key",
+        "profile_keys",
         "client_id",
         "source_id",
         "job_id",
@@ -81,6 +99,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         source_id: str,
         job_id: str,
         profile_key: str | None = None,
+        profile_keys: list[str] | str | None = None,
         shortlist_id: str | None = None,
         aplitrak_email_address: str | None = None,
         logics: list[Callable[[dict[str, Any]], dict[str, Any] | None]] | None = None,
@@ -104,6 +123,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         self.workflow_id = workflow_id
         self.source_key = source_key
         self.profile_key = profile_key
+        self.profile_keys = profile_keys
         self.client_id = client_id
         self.source_id = source_id
         self.job_id = job_id
@@ -123,16 +143,26 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         self.reject_unknown_conf = reject_unknown_conf
         if mode not in {"auto", "event", "poll"}:
             raise ValueError("mode must be 'auto', 'event' or 'poll'")
+        if profile_keys is not None and mode != "auto":
+            raise ValueError(f"profile_keys cannot be combined with mode={mode!r}")
         self.mode = mode
         self.hrflow_conn_id = hrflow_conn_id
         self.broadbean_conn_id = broadbean_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_broadbean._compat import AirflowException, AirflowFailException
+        from airflow_provider_broadbean.fanout import ShardError
 
         if self.reject_unknown_conf:
             self.check_conf_keys(context, declared=set(self.dag.params) if self.has_dag() else set())
-        result = self.run_action()
+        map_index = getattr(context.get("ti"), "map_index", None)
+        mapped_run = None
+        if isinstance(map_index, int) and map_index >= 0:  # a mapped task instance; -1 when not mapped
+            mapped_run = (str(context["run_id"]), map_index)
+        try:
+            result = self.run_action(mapped_run=mapped_run)
+        except ShardError as exc:
+            raise AirflowFailException(f"Broadbean run refused: {exc}") from None
         summary = result.summary()
         if result.status.value == "fatal":
             message = f"Broadbean run failed: {result.reason.value}: {result.detail or ''}"
@@ -164,19 +194,36 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
                 f"unknown conf key(s): {', '.join(unknown)}; this DAG takes: {', '.join(sorted(declared))}"
             )
 
-    def run_action(self) -> RunResult:
-        """Validate the rendered parameters, build the clients from the connections, and run."""
+    def run_action(self, mapped_run: tuple[str, int] | None = None) -> RunResult:
+        """Validate the rendered parameters, build the clients from the connections, and run.
+
+        :param mapped_run: the DAG run id and map index of a mapped task: with ``profile_keys`` the
+            run then writes the state shard the planning step announced for it.
+        :raises ShardError: that shard was not announced, or was merged already.
+        """
         from airflow_provider_broadbean.connector import check_action, run_checked
         from airflow_provider_broadbean.events import keys_from_webhook
+        from airflow_provider_broadbean.fanout import ShardError, open_shard
         from airflow_provider_broadbean.hooks.broadbean import BroadbeanHook
         from airflow_provider_broadbean.hooks.hrflow import HrFlowHook
         from airflow_provider_broadbean.parameters import ParameterError, check_bool
         from airflow_provider_broadbean.pipeline import RunOptions
         from airflow_provider_broadbean.result import Reason, RunResult
-        from airflow_provider_broadbean.state import VariableStateStore
+        from airflow_provider_broadbean.state import StateError, VariableStateStore, WorkflowState
 
         source_key, profile_key = self.source_key, self.profile_key
-        if self.hrflow_event not in (None, "", "None", {}, "{}"):  # the UI form sends {} when empty
+        pull: dict[str, Any] = {}
+        if given(self.profile_keys):
+            if given(profile_key) or given(self.hrflow_event):
+                return RunResult.fatal(
+                    Reason.bad_origin_parameters,
+                    "profile_keys: not with profile_key or hrflow_event (give one way to name profiles)",
+                )
+            try:
+                pull["profile_keys"] = as_keys(self.profile_keys)
+            except ParameterError as exc:
+                return RunResult.fatal(Reason.bad_origin_parameters, str(exc))
+        elif given(self.hrflow_event):
             try:
                 source_key, profile_key = self._keys_from_event(keys_from_webhook)
             except ParameterError as exc:
@@ -190,8 +237,8 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         action = check_action(
             workflow_id=self.workflow_id,
             logics=self.logics,
-            pull_parameters=_text_values({"source_key": source_key, "profile_key": profile_key}),
-            push_parameters=_text_values(
+            pull_parameters=text_values({"source_key": source_key, "profile_key": profile_key, **pull}),
+            push_parameters=text_values(
                 {
                     "client_id": self.client_id,
                     "source_id": self.source_id,
@@ -202,20 +249,37 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             ),
             format=self.format,
             callback=self.callback,
-            persist=_as_bool(self.persist),
-            incremental=_as_bool(self.incremental),
+            persist=as_bool(self.persist),
+            incremental=as_bool(self.incremental),
         )
         if isinstance(action, RunResult):
             return action
         try:
             options = RunOptions(
-                concurrency=_as_int(self.concurrency, "concurrency", low=1, high=64),
-                resend_unconfirmed=check_bool(_as_bool(self.resend_unconfirmed), "resend_unconfirmed"),
-                cv_policy=_as_policy(self.cv_policy),
-                max_document_bytes=_as_int(self.max_document_bytes, "max_document_bytes", low=1),
+                concurrency=as_int(self.concurrency, "concurrency", low=1, high=64),
+                resend_unconfirmed=check_bool(as_bool(self.resend_unconfirmed), "resend_unconfirmed"),
+                cv_policy=as_policy(self.cv_policy),
+                max_document_bytes=as_int(self.max_document_bytes, "max_document_bytes", low=1),
             )
         except (ParameterError, ValueError) as exc:
             return RunResult.fatal(Reason.bad_action_parameters, str(exc))
+
+        store = VariableStateStore()
+        state: WorkflowState | None = None
+        if mapped_run is not None and action.pull.profile_keys is not None and action.persist:
+            try:
+                state = open_shard(
+                    store,
+                    action.workflow_id,
+                    run_id=mapped_run[0],
+                    map_index=mapped_run[1],
+                    profile_keys=action.pull.profile_keys,
+                    job_id=action.push.job_id,
+                )
+            except ShardError:
+                raise
+            except StateError as exc:
+                return RunResult.fatal(Reason.state_failure, str(exc))
 
         pool_size = max(10, 2 * options.concurrency)  # preparing and sending threads share them
         hrflow = HrFlowHook(hrflow_conn_id=self.hrflow_conn_id, pool_size=pool_size).get_conn()
@@ -226,7 +290,7 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
         )
         try:
             return run_checked(
-                action, hrflow=hrflow, hub=hub, state_store=VariableStateStore(), options=options
+                action, hrflow=hrflow, hub=hub, state_store=store, options=options, state=state
             )
         finally:
             hrflow.close()
@@ -244,44 +308,10 @@ class CreateProfilesInBroadbeanOperator(BaseOperator):
             except ValueError:
                 raise ParameterError("hrflow_event: not a JSON object") from None
         source_key, profile_key = parse_event(event)
-        for name, given, found in (
+        for name, named, found in (
             ("source_key", self.source_key, source_key),
             ("profile_key", self.profile_key, profile_key),
         ):
-            if given and given != found:
-                raise ParameterError(f"{name}: {given!r} differs from the webhook event's {found!r}")
+            if named and named != found:
+                raise ParameterError(f"{name}: {named!r} differs from the webhook event's {found!r}")
         return source_key, profile_key
-
-
-def _text_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Rendered templates give strings; ids that came through as numbers are kept as their text."""
-    return {
-        key: str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        for key, value in values.items()
-    }
-
-
-def _as_bool(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
-        return value.strip().lower() == "true"
-    return value
-
-
-def _as_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
-    from airflow_provider_broadbean.parameters import ParameterError
-
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}: expected a whole number") from None
-    if isinstance(value, bool) or number < low or (high is not None and number > high):
-        raise ParameterError(f"{name}: expected a whole number from {low}" + (f" to {high}" if high else ""))
-    return number
-
-
-def _as_policy(value: Any) -> Any:
-    from airflow_provider_broadbean.parameters import ParameterError
-
-    if value not in {"fail", "send_without"}:
-        raise ParameterError("cv_policy: expected 'fail' or 'send_without'")
-    return value

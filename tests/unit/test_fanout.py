@@ -1,0 +1,333 @@
+"""Planning a fan-out, the mapped tasks' state shards, and merging them, on the JSON file store.
+
+The listing is given as HrFlow's pages of ``{key, created_at, updated_at}``, newest first; the
+mapped tasks' outcomes are recorded on their shards with the state's own methods.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_broadbean.fanout import (
+    BatchPlan,
+    ShardError,
+    commit_batches,
+    open_shard,
+    plan_batches,
+    shard_id,
+)
+from airflow_provider_broadbean.state import JsonFileStateStore, WorkflowState
+
+WORKFLOW = "fan"
+JOB = "J-1"
+STARTED = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
+
+
+def key_of(index: int) -> str:
+    return f"{index:040x}"
+
+
+def stamp(minute: int) -> str:
+    """HrFlow's form of 4 May 2026, 09:00 plus ``minute`` minutes."""
+    moment = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=minute)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def iso(minute: int) -> str:
+    return (datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=minute)).isoformat()
+
+
+def listing(count: int, page_size: int = 10) -> list[list[dict[str, Any]]]:
+    """Profiles 0 to ``count - 1``, profile i updated at minute i, in pages newest first."""
+    profiles = [
+        {"key": key_of(index), "created_at": stamp(index), "updated_at": stamp(index)}
+        for index in reversed(range(count))
+    ]
+    return [profiles[start : start + page_size] for start in range(0, len(profiles), page_size)]
+
+
+def flat(batches: list[list[str]]) -> list[str]:
+    return [key for batch in batches for key in batch]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JsonFileStateStore:
+    return JsonFileStateStore(tmp_path)
+
+
+def workflow(store: JsonFileStateStore) -> WorkflowState:
+    return WorkflowState(store, WORKFLOW, settle_seconds=0)
+
+
+def stored(store: JsonFileStateStore, name: str = WORKFLOW) -> dict[str, Any]:
+    document = store.load(name)
+    assert document is not None
+    return document
+
+
+def plan(
+    store: JsonFileStateStore, pages: list[list[dict[str, Any]]], run_id: str = "run-1", **options: Any
+) -> BatchPlan:
+    """Plan with the workflow's state in ``store``, as of :data:`STARTED`."""
+    return plan_batches(workflow(store), store, pages, job_id=JOB, run_id=run_id, started=STARTED, **options)
+
+
+def shard(
+    store: JsonFileStateStore, batch: list[str], map_index: int = 0, run_id: str = "run-1"
+) -> WorkflowState:
+    """The state of a mapped task of ``run_id``, loaded."""
+    state = open_shard(store, WORKFLOW, run_id=run_id, map_index=map_index, profile_keys=batch, job_id=JOB)
+    state.load()
+    return state
+
+
+def test_new_profiles_go_in_batches_least_recently_updated_first(store: JsonFileStateStore) -> None:
+    result = plan(store, listing(25), batch_size=10)
+
+    assert [len(batch) for batch in result.batches] == [10, 10, 5]
+    assert flat(result.batches) == [key_of(index) for index in range(25)]
+    assert result.cursor == iso(24) and result.previous_cursor is None
+    assert result.listed == 25 and result.deferred == 0
+    assert result.shards == [shard_id(WORKFLOW, "run-1", index) for index in range(3)]
+    announced = stored(store)["shards"]
+    assert {name: entry["state"] for name, entry in announced.items()} == dict.fromkeys(
+        result.shards, "planned"
+    )
+    assert [announced[name]["map_index"] for name in result.shards] == [0, 1, 2]
+    assert stored(store)["cursor"] is None  # only the commit moves it
+
+
+def test_shard_ids_are_short_and_distinct_per_run_and_index() -> None:
+    long_run = "scheduled__2026-05-04T09:15:00+00:00" * 8
+    assert shard_id("wf", long_run, 3).startswith("wf__shard__") and len(shard_id("wf", long_run, 3)) < 40
+    assert len({shard_id("wf", run, index) for run in ("a", "b") for index in (0, 1)}) == 4
+
+
+def test_the_ledger_drops_delivered_and_pending_and_retries_go_first(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.record_delivery(key_of(3), JOB, "TX-3")
+    earlier.mark_pending([key_of(4)], JOB, "run-0")
+    earlier.record_retry("f" * 40, "HTTP 503")  # an older failure, below any listing
+    earlier.record_retry(key_of(5), "HTTP 503")  # listed again: planned once, as a retry
+    earlier.record_retry(key_of(3), "HTTP 503")  # delivered since: nothing to retry
+    earlier.record_delivery(key_of(6), "OTHER-JOB", "TX-6")  # another job's delivery does not count
+    earlier.save()
+
+    result = plan(store, listing(8), batch_size=3)
+
+    # Retries first (in the state's order: the stores sort keys), then the listing, oldest first.
+    assert flat(result.batches) == [
+        key_of(5),
+        "f" * 40,
+        key_of(0),
+        key_of(1),
+        key_of(2),
+        key_of(6),
+        key_of(7),
+    ]
+    assert result.retried == 2
+    assert result.skipped_already_delivered == 1
+    assert result.unconfirmed == [key_of(4)]
+    assert result.summary()["skipped_unconfirmed"] == 1
+    assert sorted(stored(store)["retry"]) == sorted(["f" * 40, key_of(5)])
+
+
+def test_the_listing_stops_below_the_cursor_minus_the_overlap(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.set_cursor("updated_at", iso(30))
+    earlier.save()
+
+    result = plan(store, listing(40), batch_size=100, overlap=timedelta(minutes=5))
+
+    assert flat(result.batches) == [key_of(index) for index in range(25, 40)]
+    assert result.cursor == iso(39) and result.previous_cursor == iso(30)
+
+
+def test_max_batches_stops_the_cursor_at_the_newest_profile_planned(store: JsonFileStateStore) -> None:
+    first = plan(store, listing(25), batch_size=10, max_batches=2)
+
+    assert flat(first.batches) == [key_of(index) for index in range(20)]
+    assert first.deferred == 5
+    assert first.cursor == iso(19)
+
+    for index, batch in enumerate(first.batches):
+        sent = shard(store, batch, index)
+        for key in batch:
+            sent.record_delivery(key, JOB, f"TX-{key[-2:]}")
+        sent.save()
+    commit_batches(workflow(store), store, cursor=first.cursor)
+
+    second = plan(store, listing(25), run_id="run-2", batch_size=10, max_batches=2)
+
+    assert flat(second.batches) == [key_of(index) for index in range(20, 25)]
+    assert second.skipped_already_delivered == 11  # minutes 9 to 19, within the 10-minute overlap
+    assert second.deferred == 0 and second.cursor == iso(24)
+
+
+def test_when_retries_fill_every_batch_the_cursor_stays(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    for index in range(100, 104):
+        earlier.record_retry(key_of(index), "HTTP 503")
+    earlier.save()
+
+    result = plan(store, listing(5), batch_size=2, max_batches=2)
+
+    assert flat(result.batches) == [key_of(index) for index in range(100, 104)]
+    assert result.deferred == 5 and result.cursor is None
+
+
+def test_the_cursor_never_passes_the_start_of_the_listing(store: JsonFileStateStore) -> None:
+    pages = listing(3)
+    pages[0].insert(0, {"key": "e" * 40, "created_at": stamp(0), "updated_at": "2027-01-01T00:00:00+0000"})
+
+    result = plan(store, pages, batch_size=10)
+
+    assert result.cursor == STARTED.isoformat()
+    assert len(flat(result.batches)) == 4
+
+
+def test_a_dry_run_writes_nothing(store: JsonFileStateStore) -> None:
+    result = plan(store, listing(5), batch_size=2, persist=False)
+
+    assert len(result.batches) == 3
+    assert store.load(WORKFLOW) is None
+
+
+def test_a_shard_starts_with_its_batch_entries_and_a_retry_sees_the_earlier_try(
+    store: JsonFileStateStore,
+) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.record_retry(key_of(1), "HTTP 503")
+    earlier.record_delivery(key_of(9), JOB, "TX-9")  # not in this batch: not copied
+    earlier.save()
+    [batch] = plan(store, listing(3), batch_size=10).batches
+    assert batch == [key_of(1), key_of(0), key_of(2)]
+
+    first_try = shard(store, batch)
+    assert first_try.retrying(key_of(1)) and first_try.delivered(key_of(9), JOB) is None
+    document = stored(store, first_try.workflow_id)
+    assert document["parent"] == WORKFLOW and document["run"] == "run-1" and document["keys"] == batch
+    first_try.mark_pending([key_of(1), key_of(0)], JOB, "try-1")
+    first_try.record_delivery(key_of(0), JOB, "TX-0")
+    first_try.save()  # the worker dies with key 1 in flight
+
+    second_try = shard(store, batch)
+    assert (second_try.delivered(key_of(0), JOB) or {}).get("transaction_id") == "TX-0"
+    assert second_try.pending(key_of(1), JOB) is not None
+    assert list(stored(store)["delivered"]) == [f"{key_of(9)}|{JOB}"]  # a batch writes only its shard
+
+
+def test_a_shard_the_planning_did_not_announce_is_refused(store: JsonFileStateStore) -> None:
+    [batch] = plan(store, listing(2), batch_size=10).batches
+    with pytest.raises(ShardError, match="not one a planning step announced"):
+        open_shard(store, WORKFLOW, run_id="other-run", map_index=0, profile_keys=batch, job_id=JOB)
+    shard(store, batch)
+    with pytest.raises(ShardError, match="does not hold this batch"):
+        shard(store, batch[:1])
+
+    commit_batches(workflow(store), store, cursor=None)
+    with pytest.raises(ShardError):  # merged and deleted: a task cleared afterwards must not write it
+        open_shard(store, WORKFLOW, run_id="run-1", map_index=0, profile_keys=batch, job_id=JOB)
+
+
+def test_commit_merges_the_shards_sets_the_cursor_and_deletes_them(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.record_retry(key_of(0), "HTTP 503")  # to be refused for good by the hub this time
+    earlier.record_retry(key_of(5), "HTTP 503")  # to be delivered
+    earlier.save()
+    result = plan(store, listing(6), batch_size=3)
+    assert result.batches == [[key_of(0), key_of(5), key_of(1)], [key_of(2), key_of(3), key_of(4)]]
+
+    first = shard(store, result.batches[0], 0)
+    first.clear_retry(key_of(0))  # the hub refused the candidate: no retry
+    first.record_delivery(key_of(5), JOB, "TX-5")
+    first.record_retry(key_of(1), "HTTP 503")  # failed for now
+    first.save()
+    second = shard(store, result.batches[1], 1)
+    second.mark_pending([key_of(2), key_of(3), key_of(4)], JOB, "try-1")
+    second.record_delivery(key_of(2), JOB, "TX-2")
+    second.record_delivery(key_of(3), JOB, "TX-3")
+    second.save()  # key 4: sent, reply lost
+
+    outcome = commit_batches(workflow(store), store, cursor=result.cursor)
+
+    assert outcome.merged_shards == result.shards and outcome.deliveries_merged == 3
+    assert sorted(outcome.deleted_shards) == sorted(result.shards)
+    document = stored(store)
+    assert {key.split("|")[0]: entry["transaction_id"] for key, entry in document["delivered"].items()} == {
+        key_of(5): "TX-5",
+        key_of(2): "TX-2",
+        key_of(3): "TX-3",
+    }
+    assert list(document["pending"]) == [f"{key_of(4)}|{JOB}"]
+    assert list(document["retry"]) == [key_of(1)]
+    assert document["cursor"] == {"sort_by": "updated_at", "value": iso(5)}
+    assert document["shards"] == {}
+    assert all(store.load(name) is None for name in result.shards)
+
+
+def test_the_next_planning_merges_the_shards_of_a_run_without_commit(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.record_retry(key_of(7), "HTTP 503")  # in the batch whose task never ran: kept
+    earlier.save()
+    failed_run = plan(store, listing(6), batch_size=4)
+    assert failed_run.batches == [
+        [key_of(7), key_of(0), key_of(1), key_of(2)],
+        [key_of(3), key_of(4), key_of(5)],
+    ]
+    sent = shard(store, failed_run.batches[1], 1)
+    for index in (3, 4, 5):
+        sent.record_delivery(key_of(index), JOB, f"TX-{index}")
+    sent.save()  # batch 0 failed before writing anything; no commit
+
+    next_run = plan(store, listing(6), run_id="run-2", batch_size=4)
+
+    assert next_run.merged_shards == failed_run.shards
+    assert flat(next_run.batches) == [key_of(7), key_of(0), key_of(1), key_of(2)]
+    assert next_run.skipped_already_delivered == 3
+    document = stored(store)
+    assert sorted(key.split("|")[0] for key in document["delivered"]) == [key_of(3), key_of(4), key_of(5)]
+    assert list(document["retry"]) == [key_of(7)]
+    assert {name: entry["state"] for name, entry in document["shards"].items()} == {
+        **dict.fromkeys(failed_run.shards, "merged"),
+        **dict.fromkeys(next_run.shards, "planned"),
+    }
+    assert all(store.load(name) is None for name in failed_run.shards)
+
+    commit_batches(workflow(store), store, cursor=next_run.cursor)
+    assert stored(store)["shards"] == {}
+
+
+def test_a_document_written_before_shards_existed_still_reads(
+    store: JsonFileStateStore, tmp_path: Path
+) -> None:
+    (tmp_path / f"{WORKFLOW}.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "workflow_id": WORKFLOW,
+                "cursor": {"sort_by": "updated_at", "value": iso(1)},
+                "delivered": {
+                    f"{key_of(2)}|{JOB}": {"transaction_id": "TX-2", "at": "2026-05-04T09:30:00+00:00"}
+                },
+                "pending": {},
+                "retry": {},
+            }
+        )
+    )
+
+    result = plan(store, listing(4), batch_size=10)
+
+    assert flat(result.batches) == [key_of(0), key_of(1), key_of(3)]
+    assert stored(store)["version"] == 1 and len(stored(store)["shards"]) == 1
