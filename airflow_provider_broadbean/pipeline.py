@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -24,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
@@ -291,12 +292,14 @@ class CreateProfilesRun:
         self._state_changed = False
         self._unsaved = False
         self._preparing: set[Future[_Outcome]] = set()
-        self._sending: dict[Future[_Outcome], _Outcome] = {}
         self._writing: Future[None] | None = None
         self._writing_group: list[_Outcome] = []
         self._deferred: list[_Outcome] = []
-        self._marked: deque[_Outcome] = deque()  # marked pending by a finished write, not sent yet
-        self._finished: SimpleQueue[Future[Any]] = SimpleQueue()  # futures done, in order
+        self._to_send: SimpleQueue[_Outcome | None] = SimpleQueue()  # marked pending, for the senders
+        self._in_flight = 0  # handed to the senders and not back yet
+        self._senders: list[threading.Thread] = []
+        # Done: preparation and write futures, and the outcomes of sends, in the order they end.
+        self._finished: SimpleQueue[Future[Any] | _Outcome] = SimpleQueue()
         self._credential_refusals = 0
         self._started = time.monotonic()
         self._last_progress = self._started
@@ -390,66 +393,92 @@ class CreateProfilesRun:
     def _process_all(self, items: Iterator[_WorkItem]) -> None:
         """Keep ``concurrency`` sends in flight, with profiles being prepared behind them.
 
-        A send is marked pending in the state before it leaves. A prepared profile is marked as soon
-        as it is ready, by one writer thread that writes the marks of every profile that became
-        ready during its previous write (a group commit); a send slot that frees up is refilled at
-        once with a profile already marked, so the state's write time never leaves a slot idle.
-        At most ``concurrency`` profiles wait, prepared or marked, for a slot. Outcomes that arrive
-        during a write are recorded after it, so a write sees a steady state. What is left unsaved
-        at the end is written by :meth:`run`.
+        ``concurrency`` sender threads take profiles from a queue, one at a time each, so a sender
+        that finishes takes the next profile at once. A profile joins that queue only once it is
+        marked pending in the state: one writer thread writes the marks of the profiles that became
+        ready during its previous write (a group commit), ahead of the senders. At most
+        ``concurrency`` profiles wait prepared and unmarked, and at most ``concurrency`` marked in
+        the queue. Outcomes that arrive during a write are recorded after it, so a write sees a
+        steady state. What is left unsaved at the end is written by :meth:`run`.
         """
         size = self.options.concurrency
         preparers = max(2, size // 2)  # a preparation mostly waits on one download: fewer suffice
+        ahead = size  # marked profiles queued for the next free senders
         todo = (item for item in items if not self._settled(item.key))
         ready: deque[_Outcome] = deque()  # prepared, not marked yet
         exhausted = False
+        self._senders = [
+            threading.Thread(target=self._send_loop, name=f"broadbean-send-{index}", daemon=True)
+            for index in range(size)
+        ]
+        for thread in self._senders:
+            thread.start()
         with (
             ThreadPoolExecutor(max_workers=preparers, thread_name_prefix="broadbean-prepare") as preparer,
-            ThreadPoolExecutor(max_workers=size, thread_name_prefix="broadbean-send") as sender,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadbean-state") as writer,
         ):
             try:
                 while True:
-                    waiting = len(ready) + len(self._writing_group) + len(self._marked)
-                    while not exhausted and len(self._preparing) < preparers and waiting < size:
+                    while (
+                        not exhausted
+                        and len(self._preparing) < preparers
+                        and len(self._preparing) + len(ready) < size
+                    ):
                         item = next(todo, None)
                         if item is None:
                             exhausted = True
                         else:
                             self._preparing.add(self._submit(preparer, self._prepare_one, item))
-                            waiting += 1
                     if self._writing is None:
-                        running_low = len(self._marked) < size // 2 or len(ready) >= size // 2
-                        if ready and (running_low or exhausted):
-                            self._start_write(writer, list(ready))
-                            ready.clear()
+                        room = size + ahead - self._in_flight
+                        starving = room > 0 and (exhausted or not self._to_send.qsize())
+                        if ready and (room >= max(1, ahead // 2) or starving):
+                            self._start_write(writer, [ready.popleft() for _ in range(min(room, len(ready)))])
                         elif self._unsaved and time.monotonic() - self._last_save >= SAVE_EVERY:
                             self._start_write(writer, [])  # make recorded outcomes durable
-                    while self._marked and len(self._sending) < size:
-                        outcome = self._marked.popleft()
-                        self._sending[self._submit(sender, self._send_one, outcome)] = outcome
-                    if not (self._preparing or self._sending or self._writing):
-                        break  # nothing prepared or marked either: it would have moved on above
+                    if not (self._preparing or self._in_flight or self._writing):
+                        break  # nothing prepared either: it would have moved on above
                     finished = [self._finished.get()]
                     while not self._finished.empty():
                         finished.append(self._finished.get())
-                    for future in finished:
-                        if future is self._writing:
+                    for event in finished:
+                        if isinstance(event, _Outcome):  # a sender is done with it
+                            self._in_flight -= 1
+                            self._record_later(event)
+                        elif event is self._writing:
                             self._finish_write()
-                        elif future in self._preparing:
-                            self._preparing.discard(future)
-                            outcome = future.result()
+                        elif event in self._preparing:
+                            self._preparing.discard(event)
+                            outcome = event.result()
                             if outcome.envelope is None:
                                 self._record_later(outcome)
                             else:
                                 ready.append(outcome)
-                        elif future in self._sending:
-                            del self._sending[future]
-                            self._record_later(future.result())
                     self._progress()
             except BaseException:
                 self._wind_down()
                 raise
+            finally:
+                self._stop_senders()
+
+    def _send_loop(self) -> None:
+        """A sender thread: send queued profiles one at a time until told to stop (None)."""
+        while True:
+            outcome = self._to_send.get()
+            if outcome is None:
+                return
+            try:
+                outcome = self._send_one(outcome)
+            finally:
+                self._finished.put(outcome)
+
+    def _stop_senders(self) -> None:
+        """Let every sender finish its send in flight, then end it."""
+        for _ in self._senders:
+            self._to_send.put(None)
+        for thread in self._senders:
+            thread.join()
+        self._senders = []
 
     def _submit(self, executor: ThreadPoolExecutor, function: Callable[..., Any], *args: Any) -> Future[Any]:
         """Start ``function`` on ``executor``; its future joins the finished queue when done."""
@@ -499,7 +528,7 @@ class CreateProfilesRun:
         Without ``persist`` nothing is written and the group may leave at once.
         """
         if not self.persist:
-            self._marked.extend(group)
+            self._queue(group)
             return
         if group:
             self.state.mark_pending((outcome.key for outcome in group), self.push.job_id, self.run_id)
@@ -521,10 +550,16 @@ class CreateProfilesRun:
             raise
         self._state_changed = True
         self._last_save = time.monotonic()
-        self._marked.extend(group)
+        self._queue(group)
         deferred, self._deferred = self._deferred, []
         for outcome in deferred:
             self._record(outcome)
+
+    def _queue(self, group: list[_Outcome]) -> None:
+        """Hand marked profiles to the senders."""
+        self._in_flight += len(group)
+        for outcome in group:
+            self._to_send.put(outcome)
 
     def _record_later(self, outcome: _Outcome) -> None:
         """Record now, or after the write under way (which must see the state it was given)."""
@@ -544,33 +579,38 @@ class CreateProfilesRun:
         write, a failed page read): save what is known, so the next run neither resends a delivery
         nor reports as unconfirmed a profile that never left.
 
-        Preparations are cancelled: they send nothing. Sends already in flight cannot be called
-        back, so their outcome is awaited (the hub client's timeouts bound it) and recorded.
+        Preparations are cancelled: they send nothing. Marked profiles no sender took are unmarked.
+        Sends already in flight cannot be called back, so their outcome is awaited (the hub
+        client's timeouts bound it) and recorded.
         """
         for future in self._preparing:
             future.cancel()
         self._preparing = set()
-        if self._writing is not None:  # its group has not left: wait for the write, then unmark it
+        unsent: list[_Outcome] = []
+        if self._writing is not None:  # its group has not been queued: wait for the write
             wait_for([self._writing])
-            self._marked.extend(self._writing_group)
+            unsent += self._writing_group
             self._writing, self._writing_group = None, []
-        for outcome in self._marked:
+        while True:
+            try:
+                queued = self._to_send.get_nowait()
+            except Empty:
+                break
+            if queued is not None:
+                unsent.append(queued)
+                self._in_flight -= 1
+        for outcome in unsent:
             self.state.clear_pending(outcome.key, self.push.job_id)
             self._unsaved = True
-        self._marked.clear()
-        for future, outcome in list(self._sending.items()):
-            if future.cancel():
-                self.state.clear_pending(outcome.key, self.push.job_id)
-                self._unsaved = True
-        in_flight = [future for future in self._sending if not future.cancelled()]
-        wait_for(in_flight)
+        self._stop_senders()
         deferred, self._deferred = self._deferred, []
         for outcome in deferred:
             self._record(outcome)
-        for future in in_flight:
-            if future.exception() is None:
-                self._record(future.result())
-        self._sending = {}
+        while self._in_flight:
+            event = self._finished.get()
+            if isinstance(event, _Outcome):
+                self._in_flight -= 1
+                self._record(event)
         if self.persist and self._unsaved:
             try:
                 self._save()
