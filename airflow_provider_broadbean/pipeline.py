@@ -152,7 +152,7 @@ class _Walk:
             for profile in page:
                 updated = self.updated(profile)
                 created = _parse_time(profile.get("created_at")) or updated
-                seen = self.seen(profile)
+                seen = min(updated, self.started)
                 self.newest = seen if self.newest is None or seen > self.newest else self.newest
                 if self.since is not None and updated < self.since:
                     below_since = True

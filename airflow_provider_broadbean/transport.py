@@ -27,6 +27,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
+from urllib3.connectionpool import HTTPConnectionPool, connection_from_url
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 MAX_ORIGINS = 256
@@ -97,7 +99,27 @@ class Transport:
         self._pool_size = pool_size
         self._environment = _Environment()
         self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._direct_pools: dict[tuple[str, str, int | None], HTTPConnectionPool] = {}
+        self._direct_targets: dict[str, tuple[HTTPConnectionPool, str]] = {}
         self._lock = threading.Lock()
+
+    def _direct(self, url: str) -> tuple[HTTPConnectionPool, str] | None:
+        """A pool of this transport's own for ``url``'s origin and the URL's path, when no proxy
+        applies; None through a proxy. Skips the pool manager's per-request URL parsing and pool
+        lookup on the hot path (one POST per candidate)."""
+        found = self._direct_targets.get(url)
+        if found is None and self._environment.proxy(url) is None:
+            parts = parse_url(url)
+            origin = (parts.scheme or "http", parts.host or "", parts.port)
+            with self._lock:
+                pool = self._direct_pools.get(origin)
+                if pool is None:
+                    options = self._options() if origin[0] == "https" else {"maxsize": self._pool_size}
+                    pool = self._direct_pools[origin] = connection_from_url(url, **options)
+                if len(self._direct_targets) >= MAX_ORIGINS:
+                    self._direct_targets.clear()
+                found = self._direct_targets[url] = (pool, parts.request_uri)
+        return found
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         proxy = self._environment.proxy(url)
@@ -109,10 +131,14 @@ class Transport:
                     manager = self._managers[proxy] = self._new_manager(proxy)
         return manager
 
-    def _new_manager(self, proxy: str | None) -> urllib3.PoolManager:
+    def _options(self) -> dict[str, Any]:
+        """Pool size and CA bundle of every pool this transport opens."""
         bundle = self._environment.ca_bundle or certifi.where()
         tls: dict[str, Any] = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
-        options: dict[str, Any] = {"num_pools": 8, "maxsize": self._pool_size, **tls}
+        return {"maxsize": self._pool_size, **tls}
+
+    def _new_manager(self, proxy: str | None) -> urllib3.PoolManager:
+        options: dict[str, Any] = {"num_pools": 8, **self._options()}
         if proxy is None:
             return urllib3.PoolManager(**options)
         if not proxy.startswith(("http://", "https://")):
@@ -134,6 +160,19 @@ class Transport:
         With ``retries=False`` nothing is repeated and no redirect is followed: the exception of the
         one attempt is raised as it is.
         """
+        direct = self._direct(url) if retries is False else None
+        if direct is not None:
+            pool, target = direct
+            return pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers=headers,
+                timeout=self.timeout,
+                retries=False,
+                redirect=False,
+                preload_content=preload_content,
+            )
         return self._manager(url).request(
             method,
             url,
@@ -148,3 +187,5 @@ class Transport:
     def close(self) -> None:
         for manager in self._managers.values():
             manager.clear()
+        for pool in self._direct_pools.values():
+            pool.close()
