@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import certifi
 import requests
@@ -158,21 +158,42 @@ class Transport:
         """One request with this transport's timeouts; urllib3's exceptions are left to the caller.
 
         With ``retries=False`` nothing is repeated and no redirect is followed: the exception of the
-        one attempt is raised as it is.
+        one attempt is raised as it is. Otherwise ``retries`` also bounds the redirects followed.
+        A direct request goes to the origin's own pool; a redirect elsewhere is followed through
+        the pool manager, which opens the pool of the new origin.
         """
-        direct = self._direct(url) if retries is False else None
-        if direct is not None:
-            pool, target = direct
-            return pool.urlopen(
-                method,
-                target,
-                body=body,
-                headers=headers,
-                timeout=self.timeout,
-                retries=False,
-                redirect=False,
-                preload_content=preload_content,
-            )
+        direct = self._direct(url)
+        if direct is None:
+            return self._via_manager(method, url, body, headers, retries=retries, preload=preload_content)
+        pool, target = direct
+        response = pool.urlopen(
+            method,
+            target,
+            body=body,
+            headers=headers,
+            timeout=self.timeout,
+            retries=retries,
+            redirect=False,
+            preload_content=preload_content,
+        )
+        location = response.get_redirect_location() if retries is not False else False
+        if not location:
+            return response
+        response.drain_conn()
+        response.release_conn()
+        target_url = urljoin(url, location)
+        return self._via_manager(method, target_url, body, headers, retries=retries, preload=preload_content)
+
+    def _via_manager(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+        *,
+        retries: Retry | bool,
+        preload: bool,
+    ) -> urllib3.BaseHTTPResponse:
         return self._manager(url).request(
             method,
             url,
@@ -181,7 +202,7 @@ class Transport:
             timeout=self.timeout,
             retries=retries,
             redirect=retries is not False,
-            preload_content=preload_content,
+            preload_content=preload,
         )
 
     def close(self) -> None:
