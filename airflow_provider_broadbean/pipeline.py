@@ -403,7 +403,6 @@ class CreateProfilesRun:
         """
         size = self.options.concurrency
         preparers = max(2, size // 2)  # a preparation mostly waits on one download: fewer suffice
-        ahead = size  # marked profiles queued for the next free senders
         todo = (item for item in items if not self._settled(item.key))
         ready: deque[_Outcome] = deque()  # prepared, not marked yet
         exhausted = False
@@ -430,36 +429,39 @@ class CreateProfilesRun:
                         else:
                             self._preparing.add(self._submit(preparer, self._prepare_one, item))
                     if self._writing is None:
-                        room = size + ahead - self._in_flight
+                        # In flight or queued: at most ``size`` senders busy and ``size`` marked waiting.
+                        room = 2 * size - self._in_flight
                         starving = room > 0 and (exhausted or not self._to_send.qsize())
-                        if ready and (room >= max(1, ahead // 2) or starving):
+                        if ready and (room >= max(1, size // 2) or starving):
                             self._start_write(writer, [ready.popleft() for _ in range(min(room, len(ready)))])
                         elif self._unsaved and time.monotonic() - self._last_save >= SAVE_EVERY:
                             self._start_write(writer, [])  # make recorded outcomes durable
                     if not (self._preparing or self._in_flight or self._writing):
                         break  # nothing prepared either: it would have moved on above
-                    finished = [self._finished.get()]
-                    while not self._finished.empty():
-                        finished.append(self._finished.get())
-                    for event in finished:
-                        if isinstance(event, _Outcome):  # a sender is done with it
-                            self._in_flight -= 1
-                            self._record_later(event)
-                        elif event is self._writing:
-                            self._finish_write()
-                        elif event in self._preparing:
-                            self._preparing.discard(event)
-                            outcome = event.result()
-                            if outcome.envelope is None:
-                                self._record_later(outcome)
-                            else:
-                                ready.append(outcome)
+                    self._handle(self._finished.get(), ready)
+                    while not self._finished.empty():  # whatever else ended meanwhile, one by one
+                        self._handle(self._finished.get(), ready)
                     self._progress()
             except BaseException:
                 self._wind_down()
                 raise
             finally:
                 self._stop_senders()
+
+    def _handle(self, event: Future[Any] | _Outcome, ready: deque[_Outcome]) -> None:
+        """Take in one thing that ended: a send's outcome, the write under way, or a preparation."""
+        if isinstance(event, _Outcome):  # a sender is done with it
+            self._in_flight -= 1
+            self._record_later(event)
+        elif event is self._writing:
+            self._finish_write()
+        elif event in self._preparing:
+            self._preparing.discard(event)
+            outcome = event.result()
+            if outcome.envelope is None:
+                self._record_later(outcome)
+            else:
+                ready.append(outcome)
 
     def _send_loop(self) -> None:
         """A sender thread: send queued profiles one at a time until told to stop (None)."""
@@ -792,6 +794,7 @@ class CreateProfilesRun:
             unconfirmed=self.result_unconfirmed,
             failed=self.result_failed,
         )
+        result.detail = detail  # a failure that ended the run, such as a page that could not be read
         if result.reason is not Reason.none:
             result.detail = detail or next(iter(self.result_failed.values()), None)
             failures = self.events[Event.read_failure] + self.events[Event.write_failure]
