@@ -73,10 +73,10 @@ class RunResult:
     ``result.events["write_failure"]`` works too. ``detail`` says in words what made a run fatal
     (the parameter, the profile, the service's error), or what cut a run short after it had
     delivered some profiles (a listing page that could not be read), never a credential.
-    ``delivered`` maps each profile key sent in this run to the hub's transaction id; ``unconfirmed`` lists the profiles
-    whose send may or may not have reached the hub. ``credentials_refused`` is True for a fatal run
-    whose every failure was HrFlow's 401 or the hub's 401/403: a connection to fix, not a
-    transient fault.
+    ``delivered`` maps each profile key sent in this run to the hub's transaction id;
+    ``unconfirmed`` lists the profiles whose send may or may not have reached the hub.
+    ``credentials_refused`` is True for a fatal run whose every failure was HrFlow's 401 or the
+    hub's 401/403: a connection to fix, not a transient fault.
     """
 
     status: Status
