@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_broadbean.pipeline import _parse_time, _Walk
+from airflow_provider_broadbean.dates import parse_hrflow_datetime
+from airflow_provider_broadbean.pipeline import PollWalk
 from airflow_provider_broadbean.state import (
     STATE_VERSION,
     DeletableStateStore,
@@ -144,8 +145,8 @@ def plan_batches(
     previous = state.cursor
     merged, gone = _merge_shards(state, store, keep_run=run_id)
 
-    cursor = _parse_time(previous)
-    walk = _Walk(
+    cursor = parse_hrflow_datetime(previous)
+    walk = PollWalk(
         since=cursor - overlap if cursor is not None else None,
         started=started or datetime.now(timezone.utc),
     )

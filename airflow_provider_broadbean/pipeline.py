@@ -121,7 +121,7 @@ class _WorkItem:
 
 
 @dataclass
-class _Walk:
+class PollWalk:
     """A poll's walk down the source's pages, most recently updated first.
 
     :param since: the walk stops at the first profile updated before this (None: walk them all).
@@ -378,7 +378,7 @@ class CreateProfilesRun:
         else:
             leftovers = []
 
-        walk = _Walk(since=since, started=datetime.now(timezone.utc))
+        walk = PollWalk(since=since, started=datetime.now(timezone.utc))
         self.log.info("Polling source %s (cursor=%s)", self.pull.source_key, self.state.cursor)
         pages = self.hrflow.iter_profile_pages(
             self.pull.source_key, sort_by=sort_by, order_by="desc", page_size=self.options.page_size
