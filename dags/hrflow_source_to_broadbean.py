@@ -4,8 +4,8 @@ Runs incrementally: each run reads only the profiles created or changed since th
 (plus those that failed transiently), and the delivery ledger keeps an edited profile from being
 sent twice for the same job. One run at a time, so two polls never race over the same state.
 Configure it with the Params below or with environment variables ``BROADBEAN_<PARAM>`` given to the
-Airflow processes (for example ``BROADBEAN_SOURCE_KEY``), and the retry delay as
-``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
+Airflow processes (for example ``BROADBEAN_SOURCE_KEY``; the workflow id is
+``BROADBEAN_POLL_WORKFLOW_ID``), and the retry delay as ``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
 """
 
 from __future__ import annotations
