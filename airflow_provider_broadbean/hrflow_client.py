@@ -4,7 +4,8 @@ The SDK's transport calls module-level ``requests`` functions without a timeout.
 routes them through one ``requests.Session`` whose adapter retries idempotent calls on connection
 errors, 429 (honouring ``Retry-After``) and 5xx with capped exponential back-off, and every call
 gets a connect and read timeout. :class:`HrFlowApi` adds what this provider needs on top: one
-profile, a page walk that never yields a key twice, attachment downloads with a size limit.
+profile, a page walk that never yields a key twice, attachment downloads with a size limit (on a
+urllib3 pool of their own, see :mod:`airflow_provider_broadbean.transport`).
 """
 
 from __future__ import annotations
