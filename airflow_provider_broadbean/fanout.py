@@ -4,17 +4,22 @@ When a source has many new profiles, a DAG can send them with Airflow's dynamic 
 mapped task per batch, in three steps whose state is all in Airflow (Variables and XCom), so they run
 unchanged on any executor:
 
-1. :func:`plan_batches` lists the source as a poll does (``updated_at`` newest first, down to the
-   cursor minus the overlap), adds the retry list, drops what the ledger holds as delivered or
-   pending for the job, and splits the rest into batches. It first merges the shards that an earlier
-   run left when its commit did not happen, then names in the workflow's document the shards its
-   own mapped tasks will write.
+1. :func:`plan_batches` first merges every shard its workflow's document still names (a run whose
+   commit did not happen, or an earlier try of this very DAG run, cleared and run again), writes the
+   merge, and deletes those shards. It then lists the source as a poll does (``updated_at`` newest
+   first, down to the cursor minus the overlap), adds the retry list, drops what the ledger holds as
+   delivered or pending for the job, and splits the rest into batches. In one more write it names
+   the shards its own mapped tasks will write and puts every planned profile on the retry list.
 2. Each mapped task sends its batch with a state document of its own, a *shard*
    (:func:`open_shard`), so that no two tasks write one Variable. A shard starts as a copy of the
-   workflow's entries for the profiles of its batch; an Airflow retry of the task reads what its
-   earlier try recorded there.
+   workflow's entries for the profiles of its batch, retry entries included; an Airflow retry of the
+   task reads what its earlier try recorded there. Sending a batch (``profile_keys``) keeps the retry
+   list as a poll does: a profile leaves it once delivered, pending, or failed for good, and stays
+   on it after a transient failure.
 3. :func:`commit_batches` merges the shards into the workflow's document, moves the cursor, and
-   deletes the shards.
+   deletes the shards. It runs whatever happened to the mapped tasks: a profile planned is then
+   delivered, pending, failed for good, or on the retry list (failed transiently, or not attempted
+   because its task failed or never ran), so the cursor can move past all of them.
 
 Only the planning and the commit write the workflow's document, and never while the mapped tasks of
 their DAG run are running; runs of one workflow must not overlap (``max_active_runs=1``).
@@ -45,6 +50,8 @@ SORT_BY = "updated_at"
 DEFAULT_BATCH_SIZE = 100
 MAX_SHOWN_KEYS = 50
 """Unconfirmed keys listed in a plan's summary; the count is always complete."""
+PLANNED = "planned for a fan-out batch, not sent yet"
+"""The retry entry of a planned profile until its mapped task delivers it or settles it otherwise."""
 
 
 class ShardError(StateError):
@@ -85,6 +92,7 @@ class BatchPlan:
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary for XCom and logs (the keys themselves travel separately)."""
         return {
+            "complete": True,
             "batches": len(self.batches),
             "planned": sum(len(batch) for batch in self.batches),
             "listed": self.listed,
@@ -102,7 +110,7 @@ class BatchPlan:
 
 @dataclass
 class CommitOutcome:
-    """What a commit merged and deleted."""
+    """What a commit merged and deleted, and the cursor it set (None: the cursor did not move)."""
 
     merged_shards: list[str]
     deliveries_merged: int
@@ -125,8 +133,18 @@ def plan_batches(
 ) -> BatchPlan:
     """Plan one fan-out run of the workflow whose document ``state`` is.
 
-    :param state: the workflow's state (loaded here); with ``persist`` it is written once, with the
-        leftovers merged and this run's shards named.
+    The shards the document names are merged first, this run's own included: a DAG run cleared and
+    run again plans with the same run id, and what its earlier try delivered must be in the ledger
+    the new batches are planned from. With ``persist`` the document is then written up to twice:
+
+    1. the merge, the merged shards marked ``"merged"`` (only when there was something to merge);
+       their documents are then deleted, before any is announced again: a new mapped task of the
+       same run and map index must find no shard and start a fresh one from the complete ledger;
+    2. this run's shards announced, and every planned profile not on the retry list put on it
+       (:data:`PLANNED`), so that a profile whose mapped task fails or never runs is retried by a
+       later run although the commit moves the cursor past it.
+
+    :param state: the workflow's state (loaded here).
     :param store: the store of the workflow's document and of its shards.
     :param listing: the source's pages of ``{key, created_at, updated_at}``, ``updated_at`` newest
         first (``HrFlowApi.iter_profile_keys``); read only down to the cursor minus ``overlap``.
@@ -135,15 +153,16 @@ def plan_batches(
     :param batch_size: profiles per mapped task.
     :param max_batches: at most this many mapped tasks; the rest waits for the next run, and the
         cursor then moves only as far as the newest profile planned.
-    :param persist: False for a dry run: nothing is written.
+    :param persist: False for a dry run: nothing is written or deleted.
     :param started: when the listing started (now by default): the cursor never passes it.
-    :raises StateError: the state cannot be read or written.
+    :raises StateError: the state cannot be read or written, or a merged shard this run would
+        announce again cannot be deleted.
     """
     if batch_size < 1 or (max_batches is not None and max_batches < 1):
         raise ValueError("batch_size and max_batches must be at least 1")
     state.load()
     previous = state.cursor
-    merged, gone = _merge_shards(state, store, keep_run=run_id)
+    merged, gone = _merge_shards(state, store)
 
     cursor = parse_hrflow_datetime(previous)
     walk = PollWalk(
@@ -194,12 +213,21 @@ def plan_batches(
     )
 
     if persist:
-        _delete_shards(state, store, gone)  # merged by an earlier write: only their names are left
+        if merged:
+            state.save(confirm=True)  # the merge is safe in the workflow's document before any delete
+        kept = set(gone + merged) - set(_delete_shards(state, store, gone + merged))
+        reused = sorted(kept & set(plan.shards))
+        if reused:
+            raise StateError(
+                f"merged state shards {', '.join(reused)} of workflow {state.workflow_id!r} could not be "
+                "deleted, and this run would announce them again: nothing is planned"
+            )
+        for key in planned:
+            if not state.retrying(key):
+                state.record_retry(key, PLANNED)
         for index, name in enumerate(plan.shards):
             state.record_shard(name, run_id=run_id, map_index=index)
         state.save(confirm=True)
-        # Merged now, deleted now; their names go with the commit's write (or the next planning's).
-        _delete_shards(state, store, merged)
     log.info(
         "[workflow_id=%s] Planned %s profiles in %s batches of up to %s (%s listed, %s retried, %s already "
         "delivered, %s unconfirmed, %s deferred to the next run); merged %s earlier shards; cursor %s -> %s",
@@ -294,6 +322,13 @@ def commit_batches(
 ) -> CommitOutcome:
     """Merge every announced shard into the workflow's document, set the cursor, delete the shards.
 
+    Safe whatever happened to the mapped tasks: a shard holds what its task delivered, marked pending
+    and left on the retry list (its planned profiles start there); a shard whose task never ran
+    does not exist, and its profiles keep the retry entries the planning step wrote. Every planned
+    profile is therefore delivered, pending, failed for good, or retried by a later run, and the
+    cursor may move past them all. It never moves back (a commit of an older run, cleared and run
+    again after a newer one committed, leaves it alone).
+
     Written twice: the merge and the cursor first (the shards then show as ``"merged"``), and once
     their documents are deleted, without their names. A commit stopped in between loses nothing:
     the next planning step deletes what is left.
@@ -303,40 +338,39 @@ def commit_batches(
     """
     state.load()
     deliveries_before = len(state.doc["delivered"])
-    merged, gone = _merge_shards(state, store, keep_run=None)
+    merged, gone = _merge_shards(state, store)
+    current = parse_hrflow_datetime(state.cursor)
+    target = parse_hrflow_datetime(cursor) if cursor else None
+    moves = target is not None and (current is None or target > current)
     outcome = CommitOutcome(
         merged_shards=merged,
         deliveries_merged=len(state.doc["delivered"]) - deliveries_before,
         deleted_shards=[],
-        cursor=cursor,
+        cursor=cursor if moves else None,
     )
     if not persist:
         return outcome
-    outcome.deleted_shards = _delete_shards(state, store, gone)  # merged by an earlier write
-    if cursor:
+    if cursor and moves:
         state.set_cursor(SORT_BY, cursor)
     state.save(confirm=True)
-    deleted = _delete_shards(state, store, merged)
-    if deleted:
+    outcome.deleted_shards = _delete_shards(state, store, gone + merged)
+    if outcome.deleted_shards:
         state.save(confirm=True)
-    outcome.deleted_shards += deleted
     log.info(
         "[workflow_id=%s] Committed %s shards (%s new deliveries); cursor %s",
         state.workflow_id,
         len(merged),
         outcome.deliveries_merged,
-        cursor or "unchanged",
+        outcome.cursor or f"unchanged ({state.cursor})",
     )
     return outcome
 
 
-def _merge_shards(
-    state: WorkflowState, store: DeletableStateStore, *, keep_run: str | None
-) -> tuple[list[str], list[str]]:
-    """Absorb the announced shards (except those of ``keep_run``); return them and those merged before.
+def _merge_shards(state: WorkflowState, store: DeletableStateStore) -> tuple[list[str], list[str]]:
+    """Absorb every shard still announced; return them, and those merged by an earlier write.
 
-    A shard a mapped task never wrote has nothing to give: its batch's profiles keep their entries
-    and, since the cursor did not move past them, are listed again by the next poll.
+    A shard a mapped task never wrote has nothing to give: its batch's profiles keep the entries the
+    workflow's document has for them, the planning step's retry entries among them.
     """
     merged: list[str] = []
     gone: list[str] = []
@@ -344,8 +378,6 @@ def _merge_shards(
         if entry.get("state") == "merged":
             gone.append(name)
             continue
-        if keep_run is not None and entry.get("run") == keep_run:
-            continue  # this run's own, announced by an earlier try of the planning step
         document = store.load(name)
         if document:
             added = state.absorb_shard(document)

@@ -112,6 +112,7 @@ class _Outcome:
     envelope: dict[str, Any] | None = None  # ready to send; dropped once sent
     sent: bool = False
     refused_credentials: bool = False  # HrFlow 401, or the hub's 401/403: the connection is wrong
+    recorded: bool = False  # counted and written into the state by the main thread
 
 
 @dataclass
@@ -300,6 +301,8 @@ class CreateProfilesRun:
         self._senders: list[threading.Thread] = []
         # Done: preparation and write futures, and the outcomes of sends, in the order they end.
         self._finished: SimpleQueue[Future[Any] | _Outcome] = SimpleQueue()
+        self._unrecorded: dict[int, _Outcome] = {}  # sends ended, outcome not recorded yet
+        self._unqueued: dict[int, _Outcome] = {}  # being marked pending, not handed to a sender yet
         self._credential_refusals = 0
         self._started = time.monotonic()
         self._last_progress = self._started
@@ -344,6 +347,15 @@ class CreateProfilesRun:
         except StateError as exc:
             self.log.error("Cannot write the workflow state: %s", exc)
             return RunResult.fatal(Reason.state_failure, str(exc), self.events)
+        except BaseException:
+            # Stopped from outside (a task timeout) after the sends, during the last write: what
+            # was recorded must still be written, or the next run reports deliveries unconfirmed.
+            if self.persist and self._unsaved:
+                try:
+                    self._save()
+                except StateError as exc:
+                    self.log.error("Cannot save the state of the interrupted run: %s", exc)
+            raise
 
         self._run_callback()
         return self._finish()
@@ -472,6 +484,7 @@ class CreateProfilesRun:
             try:
                 outcome = self._send_one(outcome)
             finally:
+                self._unrecorded[id(outcome)] = outcome
                 self._finished.put(outcome)
 
     def _stop_senders(self) -> None:
@@ -532,11 +545,13 @@ class CreateProfilesRun:
         if not self.persist:
             self._queue(group)
             return
+        for outcome in group:  # until a sender can take it, a stop unmarks it
+            self._unqueued[id(outcome)] = outcome
         if group:
             self.state.mark_pending((outcome.key for outcome in group), self.push.job_id, self.run_id)
         self._unsaved = False
-        self._writing = self._submit(writer, self.state.save)
         self._writing_group = group
+        self._writing = self._submit(writer, self.state.save)
 
     def _finish_write(self) -> None:
         """The write is done: its group may leave, and the outcomes that waited for it are recorded."""
@@ -547,6 +562,7 @@ class CreateProfilesRun:
             writing.result()
         except BaseException:
             for outcome in group:  # never sent: no mark may stay behind
+                self._unqueued.pop(id(outcome), None)
                 self.state.clear_pending(outcome.key, self.push.job_id)
             self._unsaved = True
             raise
@@ -559,9 +575,12 @@ class CreateProfilesRun:
 
     def _queue(self, group: list[_Outcome]) -> None:
         """Hand marked profiles to the senders."""
-        self._in_flight += len(group)
         for outcome in group:
+            # Out of the unqueued ones first: a stop in between leaves a mark on a profile that did
+            # not leave (reported unconfirmed), never takes the mark off one that may have.
+            self._unqueued.pop(id(outcome), None)
             self._to_send.put(outcome)
+            self._in_flight += 1
 
     def _record_later(self, outcome: _Outcome) -> None:
         """Record now, or after the write under way (which must see the state it was given)."""
@@ -588,11 +607,11 @@ class CreateProfilesRun:
         for future in self._preparing:
             future.cancel()
         self._preparing = set()
-        unsent: list[_Outcome] = []
         if self._writing is not None:  # its group has not been queued: wait for the write
             wait_for([self._writing])
-            unsent += self._writing_group
             self._writing, self._writing_group = None, []
+        unsent = list(self._unqueued.values())  # marked, not handed to a sender
+        self._unqueued.clear()
         while True:
             try:
                 queued = self._to_send.get_nowait()
@@ -604,15 +623,19 @@ class CreateProfilesRun:
         for outcome in unsent:
             self.state.clear_pending(outcome.key, self.push.job_id)
             self._unsaved = True
-        self._stop_senders()
+        self._stop_senders()  # every send taken has ended and put its outcome in the queue
         deferred, self._deferred = self._deferred, []
         for outcome in deferred:
-            self._record(outcome)
-        while self._in_flight:
-            event = self._finished.get()
-            if isinstance(event, _Outcome):
-                self._in_flight -= 1
-                self._record(event)
+            if not outcome.recorded:
+                self._record(outcome)
+        # Every send's outcome, from the senders' own list rather than the queue: a timeout's signal
+        # can land just after an outcome was taken off the queue, and it must still be recorded.
+        for outcome in list(self._unrecorded.values()):
+            if not outcome.recorded:
+                self._record(outcome)
+        while not self._finished.empty():
+            self._finished.get()
+        self._in_flight = 0
         if self.persist and self._unsaved:
             try:
                 self._save()
@@ -755,6 +778,8 @@ class CreateProfilesRun:
                     self.state.clear_retry(key)
         if outcome.item is not None:
             self.items.append(outcome.item)
+        outcome.recorded = True
+        self._unrecorded.pop(id(outcome), None)
 
     def _progress(self, force: bool = False) -> None:
         now = time.monotonic()

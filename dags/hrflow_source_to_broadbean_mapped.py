@@ -1,15 +1,17 @@
 """Poll an HrFlow source and send its new profiles to Broadbean's Candidate Hub, one mapped task per batch.
 
 The poll of ``hrflow_source_to_broadbean`` spread over dynamic task mapping: ``plan`` lists what
-changed since the previous run (plus the profiles that failed transiently) and splits it into
-batches of ``batch_size``; ``create_profiles_in_broadbean`` runs once per batch, each mapped task
-with its own state shard (an Airflow Variable); ``commit`` merges the shards into the workflow's
-state and moves the cursor once every batch went. A run whose batch failed leaves its shards for the
-next run to merge: nothing is lost and nothing is sent twice. All state is in Variables and XCom, so
-the DAG runs unchanged on the Celery and Kubernetes executors. One run at a time.
+changed since the previous run (plus the profiles on the retry list) and splits it into batches of
+``batch_size``; ``create_profiles_in_broadbean`` runs once per batch, each mapped task with its own
+state shard (an Airflow Variable); ``commit`` merges the shards into the workflow's state and moves
+the cursor, whatever happened to the batches. A batch that failed or did not run leaves its
+unsettled profiles on the retry list for the next run, and the commit then fails so that the run
+shows failed: nothing is lost and nothing is sent twice. All state is in Variables and XCom, so the
+DAG runs unchanged on the Celery and Kubernetes executors. One run at a time.
 Configure it with the Params below or with environment variables ``BROADBEAN_<PARAM>`` given to the
 Airflow processes (``BROADBEAN_MAPPED_WORKFLOW_ID`` for the workflow id), and the retry delay as
-``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120).
+``BROADBEAN_RETRY_DELAY_SECONDS`` (default 120). A numeric variable that is not a whole number in
+range is ignored (the default applies), so that it cannot break the DAG file.
 """
 
 from __future__ import annotations
@@ -21,14 +23,31 @@ from airflow.sdk import DAG, Param, XComArg
 
 from airflow_provider_broadbean.operators.commit_batches import CommitProfileBatchesOperator
 from airflow_provider_broadbean.operators.create_profiles import CreateProfilesInBroadbeanOperator
-from airflow_provider_broadbean.operators.plan_batches import PlanProfileBatchesOperator
+from airflow_provider_broadbean.operators.plan_batches import (
+    DEFAULT_BATCH_SIZE,
+    MAX_BATCH_SIZE,
+    PlanProfileBatchesOperator,
+)
 
 
 def _default(name: str, fallback: str | None = None) -> str | None:
     return os.environ.get(f"BROADBEAN_{name.upper()}", fallback)
 
 
-RETRY_DELAY = timedelta(seconds=int(os.environ.get("BROADBEAN_RETRY_DELAY_SECONDS", "120")))
+def _whole_default(name: str, fallback: int, *, low: int, high: int | None = None) -> int:
+    """A whole-number default from ``BROADBEAN_<NAME>``, or ``fallback`` when it is not one in range.
+
+    The DAG file is parsed by every Airflow process: a typo in an environment variable must not turn
+    into an import error that removes the DAG, only into the documented default.
+    """
+    try:
+        value = int(_default(name) or fallback)
+    except ValueError:
+        return fallback
+    return value if value >= low and (high is None or value <= high) else fallback
+
+
+RETRY_DELAY = timedelta(seconds=_whole_default("retry_delay_seconds", 120, low=0))
 
 
 with DAG(
@@ -57,17 +76,25 @@ with DAG(
             title="Workflow id",
         ),
         "batch_size": Param(
-            int(_default("batch_size", "100") or 100),
+            _whole_default("batch_size", DEFAULT_BATCH_SIZE, low=1, high=MAX_BATCH_SIZE),
             type="integer",
             minimum=1,
+            maximum=MAX_BATCH_SIZE,
             title="Profiles per mapped task",
+            description=(
+                f"1 to {MAX_BATCH_SIZE:,}. Default from BROADBEAN_BATCH_SIZE, or {DEFAULT_BATCH_SIZE} when "
+                "that is not a whole number in range."
+            ),
         ),
         "max_batches": Param(
             None,
             type=["null", "integer"],
             minimum=1,
             title="Mapped tasks per run at most",
-            description="Empty: no limit. What does not fit waits for the next run.",
+            description=(
+                "Empty: as many as Airflow maps ([core] max_map_length, 1024 by default); a larger "
+                "number is capped there too. What does not fit waits for the next run."
+            ),
         ),
         "persist": Param(True, type="boolean", title="Send to Broadbean"),
     },
@@ -98,5 +125,5 @@ with DAG(
         plan=XComArg(plan, key="plan"),
         results=create.output,
         persist="{{ params.persist }}",
-        trigger_rule="none_failed",
+        trigger_rule="all_done",  # commits what the batches did even when some failed, then fails
     )

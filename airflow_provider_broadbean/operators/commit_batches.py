@@ -21,23 +21,29 @@ FAILURE_EVENTS = ("read_failure", "logics_failure", "format_failure", "write_fai
 class CommitProfileBatchesOperator(BaseOperator):
     """Merge the state shards of a fan-out into the workflow's state, set the cursor, delete the shards.
 
-    Runs after the mapped tasks of ``CreateProfilesInBroadbeanOperator``. Its trigger rule defaults to
-    ``none_failed``: it runs when every batch went, and also when there was no batch at all (the mapped
-    task is then skipped), so that the cursor moves; it does not run when a batch failed. The shards
-    of such a run stay, and the next run's planning step merges them, so nothing they recorded is
-    lost or sent again, and the cursor stays where it was, so nothing the failed batch held is missed.
+    Runs after the mapped tasks of ``CreateProfilesInBroadbeanOperator``, whatever happened to them:
+    its trigger rule defaults to ``all_done``. A planned profile is then delivered, pending, failed
+    for good, or on the retry list (the planning step puts every planned profile there; a mapped task
+    takes it off once the profile is delivered, pending or failed for good, and a task that failed or
+    never ran leaves its unattempted profiles there), so the cursor moves and the next run retries
+    what is left. Once the state is committed, the task fails when some batches failed or did not
+    run (fewer results than planned batches: a failed task pushes none), without Airflow retries
+    (retrying cannot bring their results back), so that the DAG run shows failed. When the planning
+    step itself failed there is no plan and nothing is committed.
 
     The return value sums the mapped tasks' results: ``status`` (``success``, or
-    ``success_with_failures`` when some profiles failed), ``events`` (their counts, plus the planning
-    step's ``skipped_already_delivered`` and ``skipped_unconfirmed``), ``delivered_count``,
-    ``failed`` and ``unconfirmed`` (keys, at most 50 each), ``batches``, ``planned``, ``deferred``,
-    ``cursor`` and ``merged_shards``.
+    ``success_with_failures`` when some profiles or batches failed), ``events`` (their counts, plus the
+    planning step's ``skipped_already_delivered`` and ``skipped_unconfirmed``), ``delivered_count``,
+    ``failed`` and ``unconfirmed`` (keys, at most 50 each), ``batches`` (results read),
+    ``failed_batches``, ``planned``, ``deferred``, ``cursor``, ``merged_shards`` and
+    ``deliveries_merged``. It is pushed as the return value also when the task fails for failed
+    batches.
 
     :param workflow_id: the workflow whose state the shards are merged into. (templated)
     :param plan: the planning step's summary, ``XComArg(plan, key="plan")``; its ``cursor`` is set.
         (templated)
-    :param results: the mapped tasks' results (``create.output``); None or empty when there was no
-        batch. (templated)
+    :param results: the mapped tasks' results (``create.output``): counted against the planned
+        batches to tell the batches that failed. (templated)
     :param persist: False for a dry run: nothing is written or deleted. (templated)
     """
 
@@ -49,11 +55,11 @@ class CommitProfileBatchesOperator(BaseOperator):
         *,
         workflow_id: str,
         plan: Any,
-        results: Any = None,
+        results: Any,
         persist: bool | str = True,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("trigger_rule", "none_failed")
+        kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.workflow_id = workflow_id
         self.plan = plan
@@ -68,6 +74,11 @@ class CommitProfileBatchesOperator(BaseOperator):
         from airflow_provider_broadbean.state import StateError, VariableStateStore, WorkflowState
 
         plan = _json_object(self.plan)
+        if not plan or plan.get("complete") is False:
+            raise AirflowFailException(
+                "Broadbean commit refused: the planning step did not finish, so there is nothing to "
+                "commit; the next run plans again"
+            )
         cursor = plan.get("cursor")
         try:
             workflow_id = check_workflow_id(self.workflow_id)
@@ -88,19 +99,36 @@ class CommitProfileBatchesOperator(BaseOperator):
         summary["merged_shards"] = outcome.merged_shards
         summary["deliveries_merged"] = outcome.deliveries_merged
         self.log.info(
-            "Fan-out of workflow %s finished: status=%s batches=%s delivered=%s failed=%s unconfirmed=%s",
+            "Fan-out of workflow %s finished: status=%s batches=%s failed_batches=%s delivered=%s "
+            "failed=%s unconfirmed=%s cursor=%s",
             workflow_id,
             summary["status"],
             summary["batches"],
+            summary["failed_batches"],
             summary["delivered_count"],
             len(summary["failed"]),
             len(summary["unconfirmed"]),
+            outcome.cursor or "unchanged",
         )
+        failed_batches = summary["failed_batches"]
+        if failed_batches:
+            context["ti"].xcom_push(key="return_value", value=summary)
+            planned = int(plan.get("batches") or 0)
+            moved = f"moved to {outcome.cursor}" if outcome.cursor else "unchanged"
+            raise AirflowFailException(
+                f"Broadbean fan-out: {failed_batches} of {planned} batches failed or did not run; the "
+                f"state is committed (cursor {moved}), and the profiles those batches did not settle "
+                "are on the retry list for the next run"
+            )
         return summary
 
 
 def summarise(plan: dict[str, Any], results: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The fan-out's result: the mapped tasks' counts summed, with the planning step's skips."""
+    """The fan-out's result: the mapped tasks' counts summed, with the planning step's skips.
+
+    ``failed_batches`` counts the planned batches without a result: a mapped task that failed, or
+    never ran, pushes none.
+    """
     from airflow_provider_broadbean.result import Event
 
     events: Counter[str] = Counter({event.value: 0 for event in Event})
@@ -115,9 +143,12 @@ def summarise(plan: dict[str, Any], results: Iterable[dict[str, Any]]) -> dict[s
     for name in ("skipped_already_delivered", "skipped_unconfirmed"):
         events[name] += int(plan.get(name) or 0)
     unconfirmed = list(dict.fromkeys([*(plan.get("unconfirmed") or []), *unconfirmed]))
+    failed_batches = max(0, int(plan.get("batches") or 0) - batches)
+    failures = failed_batches or any(events[name] for name in FAILURE_EVENTS)
     return {
-        "status": "success_with_failures" if any(events[name] for name in FAILURE_EVENTS) else "success",
+        "status": "success_with_failures" if failures else "success",
         "batches": batches,
+        "failed_batches": failed_batches,
         "planned": int(plan.get("planned") or 0),
         "deferred": int(plan.get("deferred") or 0),
         "events": dict(events),
@@ -136,11 +167,20 @@ def _json_object(value: Any) -> dict[str, Any]:
 
 
 def _sequence(value: Any) -> list[Any]:
-    """The mapped tasks' results: a lazy XCom sequence, a list, its JSON text, or nothing."""
-    if value is None or value in ("", "None"):
+    """The mapped tasks' results: a lazy XCom sequence, a list, its JSON text, or nothing.
+
+    A lazy sequence is read as one slice: one request, and no error logged for the index past the
+    end (iterating it, or comparing it, reads item after item until a lookup fails, and Airflow logs
+    that failure). The results of the mapped tasks that failed or never ran are not in it.
+    """
+    if value is None:
         return []
-    if isinstance(value, str):
+    if isinstance(value, str):  # before any comparison: a lazy sequence compared reads its items
+        if value.strip() in ("", "None"):
+            return []
         value = json.loads(value)
     if isinstance(value, dict):
         return [value]
-    return list(value)
+    if isinstance(value, Sequence):
+        return [item for item in value[:] if item is not None]
+    return [item for item in value if item is not None]

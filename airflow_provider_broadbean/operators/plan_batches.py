@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 PLAN_XCOM_KEY = "plan"
 """The XCom key of the plan's summary; the return value is the batches, for mapping over."""
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 10_000
+"""The largest ``batch_size`` accepted: a batch is one task's work, and its keys travel by XCom."""
 
 
 class PlanProfileBatchesOperator(BaseOperator):
@@ -23,21 +26,24 @@ class PlanProfileBatchesOperator(BaseOperator):
     The listing is the poll's: ``updated_at`` newest first, down to the workflow's cursor minus
     ``poll_overlap``, plus the profiles on the retry list; profiles the ledger holds as delivered or
     pending for the job are dropped (and counted). The rest goes into batches of ``batch_size``,
-    retried profiles first, then the least recently updated. Before planning, the state shards of an
-    earlier run whose commit did not happen are merged into the workflow's state, so their deliveries
-    are not sent again; the shards of this run's mapped tasks are then named in the state.
+    retried profiles first, then the least recently updated. Before planning, every state shard the
+    workflow's state still names is merged into it and deleted: those of an earlier run whose commit
+    did not happen, and those of an earlier try of this DAG run (cleared and run again), so that what
+    they delivered is not sent again. The shards of this run's mapped tasks are then named in the
+    state, and every planned profile is put on the retry list until its batch settles it: a batch that
+    fails or never runs leaves its profiles there for the next run.
 
     The return value is the batches, a list of lists of profile keys to map over
     (``.expand(profile_keys=plan.output)``: Airflow maps over return values only). The plan's summary
     is the XCom ``plan`` (``XComArg(plan, key="plan")``): counts, and ``cursor``, the value
-    ``CommitProfileBatchesOperator`` sets once every batch went (None: the cursor stays). With
-    ``max_batches`` what does not fit waits for the next run, and the cursor then stops at the newest
-    profile planned.
+    ``CommitProfileBatchesOperator`` sets (None: the cursor stays); a try that fails leaves
+    ``{"complete": false}`` there. With ``max_batches`` what does not fit waits for the next run, and
+    the cursor then stops at the newest profile planned.
 
     :param workflow_id: the workflow whose state (ledger, cursor, retry list) is used. (templated)
     :param source_key: HrFlow source to list. (templated)
     :param job_id: the job the profiles are sent for; the ledger is kept per job. (templated)
-    :param batch_size: profiles per mapped task, default 100. (templated)
+    :param batch_size: profiles per mapped task, 1 to 10,000, default 100. (templated)
     :param max_batches: at most this many mapped tasks per run; None for as many as Airflow maps
         (``[core] max_map_length``, 1024 by default: a longer list would fail the task). (templated)
     :param persist: False for a dry run: the state is read, never written. (templated)
@@ -62,7 +68,7 @@ class PlanProfileBatchesOperator(BaseOperator):
         workflow_id: str,
         source_key: str,
         job_id: str,
-        batch_size: int | str = 100,
+        batch_size: int | str = DEFAULT_BATCH_SIZE,
         max_batches: int | str | None = None,
         persist: bool | str = True,
         poll_overlap: timedelta = timedelta(minutes=10),
@@ -89,10 +95,14 @@ class PlanProfileBatchesOperator(BaseOperator):
         from airflow_provider_broadbean.parameters import ParameterError, check_bool, check_workflow_id
         from airflow_provider_broadbean.state import StateError, VariableStateStore, WorkflowState
 
+        # Replaced by the summary once the plan is made. A failed try keeps it, so the commit (which
+        # runs whatever happened upstream) finds an unfinished plan and refuses, rather than failing
+        # on a missing XCom.
+        context["ti"].xcom_push(key=PLAN_XCOM_KEY, value={"complete": False})
         try:
             workflow_id = check_workflow_id(self.workflow_id)
             source_key, job_id = _text(self.source_key, "source_key"), _text(self.job_id, "job_id")
-            batch_size = as_int(self.batch_size, "batch_size", low=1, high=10_000)
+            batch_size = as_int(self.batch_size, "batch_size", low=1, high=MAX_BATCH_SIZE)
             cap = _max_map_length()
             max_batches = (
                 min(as_int(self.max_batches, "max_batches", low=1), cap) if given(self.max_batches) else cap

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -38,13 +39,22 @@ def email_of(index: int) -> str:
     return f"fan{index:03d}@example.test"
 
 
-def put_person(sandbox: Any, index: int, *, email: bool = True, minute: int | None = None) -> None:
-    """Profile ``index``, updated at 09:<index> (or ``minute``) on 4 May 2026."""
+GONE_CV = "fan-cv.pdf"
+"""A CV the file server does not have until a test puts it there: its profiles fail transiently."""
+
+
+def put_person(
+    sandbox: Any, index: int, *, email: bool = True, minute: int | None = None, cv: bool = False
+) -> None:
+    """Profile ``index``, updated at 09:<index> (or ``minute``) on 4 May 2026, with a CV if ``cv``."""
     stamp = f"2026-05-04T09:{index if minute is None else minute:02d}:00+0000"
     info = {"full_name": f"Fan Person {index}", "email": email_of(index) if email else None}
-    sandbox.hrflow.put_profile(
-        SOURCE, {"key": key_of(index), "info": info, "created_at": stamp, "updated_at": stamp}
-    )
+    profile: dict[str, Any] = {"key": key_of(index), "info": info, "created_at": stamp, "updated_at": stamp}
+    if cv:
+        profile["attachments"] = [
+            {"type": "original", "original_file_name": "cv.pdf", "public_url": "{files}/" + GONE_CV}
+        ]
+    sandbox.hrflow.put_profile(SOURCE, profile)
 
 
 @dataclass
@@ -62,13 +72,18 @@ class TaskRun:
 Tasks = dict[tuple[str, int], TaskRun]
 
 
-def run_mapped(conf: dict[str, Any]) -> tuple[str, Tasks]:
-    """Run the DAG once; its state, and each task instance (by task id and map index)."""
+def run_mapped(conf: dict[str, Any], **test_options: Any) -> tuple[str, Tasks]:
+    """Run the DAG once; its state, and each task instance (by task id and map index).
+
+    :param test_options: passed to ``dag.test()``: ``logical_date`` and ``run_after`` both given the
+        same moment twice run the same DAG run id again (a cleared run); ``mark_success_pattern``
+        marks tasks successful without running them.
+    """
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dag_run = get_dag(DAG_ID).test(run_conf=conf)
+    dag_run = get_dag(DAG_ID).test(run_conf=conf, **test_options)
     tasks: Tasks = {}
     with create_session() as session:
         for ti in session.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=dag_run.run_id):
@@ -108,17 +123,35 @@ def accepted_by_email(sandbox: Any) -> Counter[str]:
     return Counter(record["body"]["candidate"]["email"] for record in sandbox.hub.accepted())
 
 
+def retry_list(workflow_id: str) -> dict[str, Any]:
+    document = read_state(workflow_id)
+    assert document is not None
+    return dict(document["retry"])
+
+
 def test_mapped_dag_parses_with_the_declared_shape() -> None:
     dag = get_dag(DAG_ID)
     assert dag.max_active_runs == 1
     assert dag.default_args["retries"] > 0
     assert {"batch_size", "max_batches", "workflow_id", "source_key", "job_id"} <= set(dag.params)
-    assert dag.task_dict["commit"].trigger_rule == "none_failed"
+    assert dag.params.get_param("batch_size").schema["maximum"] == 10_000
+    assert dag.task_dict["commit"].trigger_rule == "all_done"
     assert dag.task_dict["plan"].downstream_task_ids == {"create_profiles_in_broadbean", "commit"}
     assert dag.task_dict["create_profiles_in_broadbean"].downstream_task_ids == {"commit"}
 
 
-def test_batches_fan_out_and_every_profile_goes_once(airflow_sandbox: Any) -> None:
+@pytest.mark.parametrize(("value", "batch_size"), [("250", 250), ("ten", 100), ("0", 100), ("20000", 100)])
+def test_the_batch_size_variable_cannot_break_the_dag_file(
+    monkeypatch: pytest.MonkeyPatch, value: str, batch_size: int
+) -> None:
+    monkeypatch.setenv("BROADBEAN_BATCH_SIZE", value)
+    dag = get_dag(DAG_ID)  # no import error
+    assert dag.params["batch_size"] == batch_size
+
+
+def test_batches_fan_out_and_every_profile_goes_once(
+    airflow_sandbox: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     for index in range(25):
         put_person(airflow_sandbox, index)
     workflow_id = f"mapped-{uuid.uuid4().hex[:8]}"
@@ -162,44 +195,156 @@ def test_batches_fan_out_and_every_profile_goes_once(airflow_sandbox: Any) -> No
     assert tasks[("commit", -1)].value["delivered_count"] == 0
     assert len(airflow_sandbox.hub.accepted()) == 25
     assert shard_variables(workflow_id) == []
+    # The commit reads the mapped results (three, then none) without a failed XCom lookup.
+    output = "".join(capfd.readouterr())
+    assert "Fan-out of workflow" in output and "XCom not found" not in output
 
 
-def test_a_failed_batch_leaves_shards_the_next_run_merges(airflow_sandbox: Any) -> None:
-    # Batch 1 (profiles 10 to 19) has no e-mail addresses: every profile fails, so its task fails.
+def test_a_batch_of_invalid_profiles_fails_the_run_but_not_the_next(airflow_sandbox: Any) -> None:
+    # Batch 0 (profiles 0 to 9, the least recently updated) has no e-mail addresses: every profile
+    # fails to format, for good, so its task fails (after its retries).
     for index in range(25):
-        put_person(airflow_sandbox, index, email=not 10 <= index < 20)
-    workflow_id = f"mapped-fail-{uuid.uuid4().hex[:8]}"
+        put_person(airflow_sandbox, index, email=index >= 10)
+    workflow_id = f"mapped-invalid-{uuid.uuid4().hex[:8]}"
+    conf = {"workflow_id": workflow_id, "source_key": SOURCE, "batch_size": 10, **PUSH}
+
+    state, tasks = run_mapped(conf)
+
+    assert state == "failed"
+    assert mapped_states(tasks) == {0: "failed", 1: "success", 2: "success"}
+    commit = tasks[("commit", -1)]
+    assert commit.state == "failed"  # the run shows the failed batch, once the state is committed
+    assert commit.value["failed_batches"] == 1 and commit.value["batches"] == 2
+    assert commit.value["delivered_count"] == 15 and commit.value["deliveries_merged"] == 15
+    assert accepted_by_email(airflow_sandbox) == Counter({email_of(index): 1 for index in range(10, 25)})
+    document = read_state(workflow_id)
+    assert document is not None
+    assert sorted(entry.split("|")[0] for entry in document["delivered"]) == [
+        key_of(i) for i in range(10, 25)
+    ]
+    # The cursor moves past the invalid profiles: they are not retried (an edit brings them back).
+    assert document["cursor"]["value"] == "2026-05-04T09:24:00+00:00"
+    assert document["retry"] == {} and document["pending"] == {} and document["shards"] == {}
+    assert shard_variables(workflow_id) == []
+
+    state, tasks = run_mapped(conf)
+
+    assert state == "success"
+    assert plan_of(tasks)["planned"] == 0 and plan_of(tasks)["retried"] == 0
+    assert tasks[("commit", -1)].state == "success"
+    assert len(airflow_sandbox.hub.accepted()) == 15
+
+
+def test_a_batch_that_fails_transiently_is_retried_by_the_next_run(airflow_sandbox: Any) -> None:
+    # Batch 1 (profiles 10 to 19) has a CV the file server cannot serve yet: every profile of the
+    # batch fails, transiently (cv_policy "fail"), so its task fails after its retries.
+    for index in range(25):
+        put_person(airflow_sandbox, index, cv=10 <= index < 20)
+    workflow_id = f"mapped-transient-{uuid.uuid4().hex[:8]}"
     conf = {"workflow_id": workflow_id, "source_key": SOURCE, "batch_size": 10, **PUSH}
 
     state, tasks = run_mapped(conf)
 
     assert state == "failed"
     assert mapped_states(tasks) == {0: "success", 1: "failed", 2: "success"}
-    assert tasks[("commit", -1)].state == "upstream_failed"
-    sent = accepted_by_email(airflow_sandbox)
-    assert sent == Counter({email_of(index): 1 for index in [*range(10), *range(20, 25)]})
+    assert tasks[("commit", -1)].state == "failed"
+    assert tasks[("commit", -1)].value["failed_batches"] == 1
     document = read_state(workflow_id)
     assert document is not None
-    assert document["delivered"] == {} and document["cursor"] is None
-    assert sorted(entry["state"] for entry in document["shards"].values()) == ["planned"] * 3
-    assert shard_variables(workflow_id) == sorted(f"broadbean_state__{name}" for name in document["shards"])
+    assert document["cursor"]["value"] == "2026-05-04T09:24:00+00:00"
+    assert sorted(document["retry"]) == [key_of(index) for index in range(10, 20)]
+    assert "CV could not be downloaded" in document["retry"][key_of(12)]["error"]
+    assert document["shards"] == {} and shard_variables(workflow_id) == []
 
-    # The profiles are corrected (an edit moves them up in updated_at), and the next run goes.
-    for index in range(10, 20):
-        put_person(airflow_sandbox, index, minute=30 + index)
+    airflow_sandbox.hrflow.put_file(GONE_CV, b"%PDF-1.4 fan-out\n")
     state, tasks = run_mapped(conf)
 
     assert state == "success"
     plan = plan_of(tasks)
-    assert sorted(plan["merged_shards"]) == sorted(document["shards"])
-    assert plan["skipped_already_delivered"] == 15 and plan["planned"] == 10 and plan["batches"] == 1
+    assert plan["retried"] == 10 and plan["planned"] == 10 and plan["batches"] == 1
     assert accepted_by_email(airflow_sandbox) == Counter({email_of(index): 1 for index in range(25)})
-    final = read_state(workflow_id)
-    assert final is not None
-    assert sorted(entry.split("|")[0] for entry in final["delivered"]) == [key_of(i) for i in range(25)]
-    assert final["shards"] == {} and final["pending"] == {} and final["retry"] == {}
-    assert final["cursor"]["value"] == "2026-05-04T09:49:00+00:00"
+    assert retry_list(workflow_id) == {}
+
+
+def test_batches_that_never_ran_are_retried_by_the_next_run(
+    airflow_sandbox: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(25):
+        put_person(airflow_sandbox, index)
+    workflow_id = f"mapped-skipped-{uuid.uuid4().hex[:8]}"
+    conf = {"workflow_id": workflow_id, "source_key": SOURCE, "batch_size": 10, **PUSH}
+
+    # The mapped tasks are marked successful without running (as a person can in the UI): no result.
+    state, tasks = run_mapped(conf, mark_success_pattern="create_profiles_in_broadbean")
+
+    assert state == "failed"
+    assert mapped_states(tasks) == {0: "success", 1: "success", 2: "success"}
+    commit = tasks[("commit", -1)]
+    assert commit.state == "failed" and commit.value["failed_batches"] == 3 and commit.value["batches"] == 0
+    assert airflow_sandbox.hub.accepted() == []
+    document = read_state(workflow_id)
+    assert document is not None
+    assert document["cursor"]["value"] == "2026-05-04T09:24:00+00:00"
+    assert sorted(document["retry"]) == [key_of(index) for index in range(25)]
+    assert document["shards"] == {} and shard_variables(workflow_id) == []
+    output = "".join(capfd.readouterr())
+    assert "3 of 3 batches failed or did not run" in output and "XCom not found" not in output
+
+    state, tasks = run_mapped(conf)
+
+    assert state == "success"
+    assert plan_of(tasks)["retried"] == 25 and plan_of(tasks)["planned"] == 25
+    assert accepted_by_email(airflow_sandbox) == Counter({email_of(index): 1 for index in range(25)})
+    assert retry_list(workflow_id) == {}
+
+
+def test_a_cleared_run_sends_nothing_twice(airflow_sandbox: Any) -> None:
+    # Batch 1 fails (its CVs cannot be fetched yet), the others deliver; the commit does not run.
+    for index in range(25):
+        put_person(airflow_sandbox, index, cv=10 <= index < 20)
+    workflow_id = f"mapped-cleared-{uuid.uuid4().hex[:8]}"
+    conf = {"workflow_id": workflow_id, "source_key": SOURCE, "batch_size": 10, **PUSH}
+    moment = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
+    same_run = {"logical_date": moment, "run_after": moment}
+
+    state, tasks = run_mapped(conf, mark_success_pattern="commit", **same_run)
+
+    assert mapped_states(tasks) == {0: "success", 1: "failed", 2: "success"}
+    assert len(airflow_sandbox.hub.accepted()) == 15
+    assert len(shard_variables(workflow_id)) == 3  # not committed: the shards are still there
+
+    # Before the run is cleared the source changes: the CV is back, profile 0 is edited and ten new
+    # profiles arrive, so the run plans other batches under the same map indexes.
+    airflow_sandbox.hrflow.put_file(GONE_CV, b"%PDF-1.4 fan-out\n")
+    put_person(airflow_sandbox, 0, minute=50)
+    for index in range(25, 35):
+        put_person(airflow_sandbox, index, minute=index + 5)
+    state, tasks = run_mapped(conf, **same_run)  # the same DAG run id, run again
+
+    assert state == "success"
+    plan = plan_of(tasks)
+    assert len(plan["merged_shards"]) == 3 and plan["skipped_already_delivered"] == 15
+    assert plan["retried"] == 10 and plan["planned"] == 20 and plan["batches"] == 2
+    assert mapped_states(tasks) == {0: "success", 1: "success"}
+    assert accepted_by_email(airflow_sandbox) == Counter({email_of(index): 1 for index in range(35)})
+    document = read_state(workflow_id)
+    assert document is not None
+    assert len(document["delivered"]) == 35 and document["retry"] == {} and document["shards"] == {}
     assert shard_variables(workflow_id) == []
+
+
+def test_a_failed_plan_commits_nothing(airflow_sandbox: Any) -> None:
+    workflow_id = f"mapped-noplan-{uuid.uuid4().hex[:8]}"
+    conf = {"workflow_id": workflow_id, "source_key": "c" * 40, "batch_size": 10, **PUSH}  # no such source
+
+    state, tasks = run_mapped(conf)
+
+    assert state == "failed"
+    assert tasks[("plan", -1)].state == "failed" and tasks[("plan", -1)].xcom["plan"] == {"complete": False}
+    assert mapped_states(tasks) == {-1: "upstream_failed"}
+    assert tasks[("commit", -1)].state == "failed"  # refused: nothing to commit
+    assert read_state(workflow_id) is None
+    assert airflow_sandbox.hub.accepted() == []
 
 
 def test_max_batches_leaves_the_rest_for_the_next_run(airflow_sandbox: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_broadbean.fanout import (
+    PLANNED,
     BatchPlan,
     ShardError,
     commit_batches,
@@ -21,7 +22,7 @@ from airflow_provider_broadbean.fanout import (
     plan_batches,
     shard_id,
 )
-from airflow_provider_broadbean.state import JsonFileStateStore, WorkflowState
+from airflow_provider_broadbean.state import JsonFileStateStore, StateError, WorkflowState
 
 WORKFLOW = "fan"
 JOB = "J-1"
@@ -49,6 +50,29 @@ def listing(count: int, page_size: int = 10) -> list[list[dict[str, Any]]]:
         for index in reversed(range(count))
     ]
     return [profiles[start : start + page_size] for start in range(0, len(profiles), page_size)]
+
+
+def listing_at(minutes: dict[int, int], page_size: int = 10) -> list[list[dict[str, Any]]]:
+    """Profile i updated at minute ``minutes[i]``, in pages newest first."""
+    profiles = [
+        {"key": key_of(index), "created_at": stamp(0), "updated_at": stamp(minute)}
+        for index, minute in sorted(minutes.items(), key=lambda item: (item[1], item[0]), reverse=True)
+    ]
+    return [profiles[start : start + page_size] for start in range(0, len(profiles), page_size)]
+
+
+def deliver(state: WorkflowState, keys: list[str]) -> None:
+    """Record ``keys`` as delivered on ``state`` and write it, as a mapped task does."""
+    for key in keys:
+        state.record_delivery(key, JOB, f"TX-{key[-2:]}")
+    state.save()
+
+
+class UndeletableStore(JsonFileStateStore):
+    """A JSON file store whose deletes fail, as a Variable store does when the database refuses."""
+
+    def delete(self, workflow_id: str) -> None:
+        raise StateError(f"cannot delete the state of workflow {workflow_id!r}: refused")
 
 
 def flat(batches: list[list[str]]) -> list[str]:
@@ -135,7 +159,11 @@ def test_the_ledger_drops_delivered_and_pending_and_retries_go_first(store: Json
     assert result.skipped_already_delivered == 1
     assert result.unconfirmed == [key_of(4)]
     assert result.summary()["skipped_unconfirmed"] == 1
-    assert sorted(stored(store)["retry"]) == sorted(["f" * 40, key_of(5)])
+    retry = stored(store)["retry"]
+    # Every planned profile is on the retry list until its batch settles it; the older entries keep
+    # their error, the one whose profile was delivered since is gone.
+    assert sorted(retry) == sorted(flat(result.batches))
+    assert retry[key_of(5)]["error"] == "HTTP 503" and retry[key_of(0)]["error"] == PLANNED
 
 
 def test_the_listing_stops_below_the_cursor_minus_the_overlap(store: JsonFileStateStore) -> None:
@@ -257,7 +285,8 @@ def test_commit_merges_the_shards_sets_the_cursor_and_deletes_them(store: JsonFi
     second.mark_pending([key_of(2), key_of(3), key_of(4)], JOB, "try-1")
     second.record_delivery(key_of(2), JOB, "TX-2")
     second.record_delivery(key_of(3), JOB, "TX-3")
-    second.save()  # key 4: sent, reply lost
+    second.clear_retry(key_of(4))  # sent, reply lost: the pending mark speaks for it
+    second.save()
 
     outcome = commit_batches(workflow(store), store, cursor=result.cursor)
 
@@ -294,15 +323,17 @@ def test_the_next_planning_merges_the_shards_of_a_run_without_commit(store: Json
     next_run = plan(store, listing(6), run_id="run-2", batch_size=4)
 
     assert next_run.merged_shards == failed_run.shards
-    assert flat(next_run.batches) == [key_of(7), key_of(0), key_of(1), key_of(2)]
-    assert next_run.skipped_already_delivered == 3
+    # Batch 0 left its profiles on the retry list (the planning step put them there): they come
+    # back as retries, in the state's order.
+    assert flat(next_run.batches) == [key_of(0), key_of(1), key_of(2), key_of(7)]
+    assert next_run.retried == 4 and next_run.skipped_already_delivered == 3
     document = stored(store)
     assert sorted(key.split("|")[0] for key in document["delivered"]) == [key_of(3), key_of(4), key_of(5)]
-    assert list(document["retry"]) == [key_of(7)]
-    assert {name: entry["state"] for name, entry in document["shards"].items()} == {
-        **dict.fromkeys(failed_run.shards, "merged"),
-        **dict.fromkeys(next_run.shards, "planned"),
-    }
+    assert sorted(document["retry"]) == [key_of(0), key_of(1), key_of(2), key_of(7)]
+    # The merged shards are deleted, and forgotten, before this run's shards are announced.
+    assert {name: entry["state"] for name, entry in document["shards"].items()} == dict.fromkeys(
+        next_run.shards, "planned"
+    )
     assert all(store.load(name) is None for name in failed_run.shards)
 
     commit_batches(workflow(store), store, cursor=next_run.cursor)
@@ -331,3 +362,112 @@ def test_a_document_written_before_shards_existed_still_reads(
 
     assert flat(result.batches) == [key_of(0), key_of(1), key_of(3)]
     assert stored(store)["version"] == 1 and len(stored(store)["shards"]) == 1
+
+
+def test_a_cleared_run_plans_from_what_its_first_try_delivered(store: JsonFileStateStore) -> None:
+    first = plan(store, listing(25), batch_size=10)
+    deliver(shard(store, first.batches[0], 0), first.batches[0])
+    shard(store, first.batches[1], 1)  # its task fails before sending anything
+    deliver(shard(store, first.batches[2], 2), first.batches[2])
+    # No commit. Before the DAG run is cleared, batch 1's profiles and profile 0 are edited and ten
+    # new profiles arrive: the new batches differ from the first ones under the same map indexes.
+    minutes = {index: index for index in range(25)}
+    minutes.update({index: 30 + index for index in range(10, 20)})
+    minutes.update({index: 35 + index for index in range(25, 35)})
+    minutes[0] = 80
+
+    again = plan(store, listing_at(minutes), batch_size=10)  # the same DAG run id: run-1
+
+    assert again.merged_shards == first.shards
+    assert again.batches == [
+        [key_of(index) for index in range(10, 20)],  # still on the retry list: retried first
+        [key_of(index) for index in range(25, 35)],
+    ]
+    assert again.skipped_already_delivered == 15
+    assert again.shards == first.shards[:2]  # the same names, announced again
+    assert store.load(first.shards[2]) is None
+    document = stored(store)
+    assert sorted(key.split("|")[0] for key in document["delivered"]) == sorted(
+        first.batches[0] + first.batches[2]
+    )
+    assert {name: entry["state"] for name, entry in document["shards"].items()} == dict.fromkeys(
+        again.shards, "planned"
+    )
+    for index, batch in enumerate(again.batches):
+        # The earlier try's document is gone: each task starts a fresh shard of its new batch.
+        fresh = shard(store, batch, index)
+        assert all(fresh.delivered(key, JOB) is None and fresh.retrying(key) for key in batch)
+
+
+def test_a_merge_is_written_before_its_shards_are_deleted(store: JsonFileStateStore, tmp_path: Path) -> None:
+    first = plan(store, listing(25), batch_size=10)
+    deliver(shard(store, first.batches[0], 0), first.batches[0])
+
+    with pytest.raises(StateError, match="could not be deleted"):
+        # A cleared run would announce the same shard names again: not while their documents stay.
+        plan_batches(
+            workflow(UndeletableStore(tmp_path)),
+            UndeletableStore(tmp_path),
+            listing(25),
+            job_id=JOB,
+            run_id="run-1",
+            started=STARTED,
+            batch_size=10,
+        )
+
+    document = stored(store)
+    assert sorted(key.split("|")[0] for key in document["delivered"]) == first.batches[0]
+    assert {entry["state"] for entry in document["shards"].values()} == {"merged"}
+    assert store.load(first.shards[0]) is not None  # still there, and its deliveries are merged
+
+    again = plan(store, listing(25), batch_size=10)
+
+    assert flat(again.batches) == [key_of(index) for index in range(10, 25)]
+    assert all(store.load(name) is None for name in first.shards[len(again.batches) :])
+    assert shard(store, again.batches[0], 0).delivered(key_of(10), JOB) is None
+
+
+def test_a_batch_that_failed_or_never_ran_is_retried_after_the_cursor_moved(
+    store: JsonFileStateStore,
+) -> None:
+    first = plan(store, listing(30), batch_size=10)
+    batch_0, batch_1, batch_2 = first.batches
+    assert all(entry["error"] == PLANNED for entry in stored(store)["retry"].values())
+    assert sorted(stored(store)["retry"]) == sorted(flat(first.batches))
+
+    done = shard(store, batch_0, 0)
+    done.clear_retry(batch_0[0])  # refused by the hub for good: an edit of the profile brings it back
+    deliver(done, batch_0[1:])
+    crashed = shard(store, batch_1, 1)  # its worker dies mid-way
+    assert crashed.retry_entry(batch_1[5]) == stored(store)["retry"][batch_1[5]]
+    crashed.mark_pending(batch_1[:4], JOB, "try-1")
+    deliver(crashed, batch_1[:3])  # batch_1[3] in flight when it died; the rest never attempted
+    # Batch 2's task never ran: it has no shard.
+
+    outcome = commit_batches(workflow(store), store, cursor=first.cursor)
+
+    assert outcome.cursor == iso(29) and outcome.deliveries_merged == 12
+    document = stored(store)
+    assert document["cursor"]["value"] == iso(29)
+    assert sorted(document["retry"]) == sorted(batch_1[3:] + batch_2)
+    assert list(document["pending"]) == [f"{batch_1[3]}|{JOB}"]
+    assert document["shards"] == {}
+
+    second = plan(store, listing(30), run_id="run-2", batch_size=10)
+
+    # Neither what was delivered, nor the unconfirmed send, nor the refused profile goes again.
+    assert sorted(flat(second.batches)) == sorted(batch_1[4:] + batch_2)
+    assert second.retried == 16 and second.unconfirmed == [batch_1[3]]
+    assert second.cursor is None  # nothing newer than the cursor was listed
+
+
+def test_a_commit_never_moves_the_cursor_back(store: JsonFileStateStore) -> None:
+    earlier = workflow(store)
+    earlier.load()
+    earlier.set_cursor("updated_at", iso(50))
+    earlier.save()
+
+    outcome = commit_batches(workflow(store), store, cursor=iso(20))  # an older run's commit, re-run
+
+    assert outcome.cursor is None
+    assert stored(store)["cursor"]["value"] == iso(50)

@@ -13,7 +13,7 @@ from airflow_provider_broadbean.operators import (
     CreateProfilesInBroadbeanOperator,
     PlanProfileBatchesOperator,
 )
-from airflow_provider_broadbean.operators.commit_batches import summarise
+from airflow_provider_broadbean.operators.commit_batches import _sequence, summarise
 
 IDS: dict[str, Any] = {
     "workflow_id": "wf",
@@ -49,13 +49,35 @@ def test_bad_profile_keys_fail_before_any_connection(arguments: dict[str, Any], 
     assert named in (result.detail or "")
 
 
-def test_commit_runs_unless_a_batch_failed() -> None:
-    commit = CommitProfileBatchesOperator(task_id="commit", workflow_id="wf", plan={})
-    assert commit.trigger_rule == "none_failed"
+def test_commit_runs_whatever_happened_to_the_batches() -> None:
+    commit = CommitProfileBatchesOperator(task_id="commit", workflow_id="wf", plan={}, results=[])
+    assert commit.trigger_rule == "all_done"
+    with pytest.raises(TypeError, match="results"):  # without them, failed batches cannot be told
+        CommitProfileBatchesOperator(task_id="commit", workflow_id="wf", plan={})  # type: ignore[call-arg]
     assert (
         PlanProfileBatchesOperator(task_id="plan", workflow_id="wf", source_key="s", job_id="J").batch_size
         == 100
     )
+
+
+def test_batches_without_a_result_count_as_failed() -> None:
+    plan = {"batches": 3, "planned": 25, "cursor": None}
+    result = {"status": "success", "events": {"read_success": 10, "write_success": 10}}
+
+    summary = summarise(plan, [result, result])
+
+    assert summary["batches"] == 2 and summary["failed_batches"] == 1
+    assert summary["status"] == "success_with_failures" and summary["delivered_count"] == 20
+    assert summarise(plan, [result] * 3)["failed_batches"] == 0
+    assert summarise(plan, [result] * 3)["status"] == "success"
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [(None, 0), ("", 0), ("None", 0), ([], 0), ('[{"a": 1}, {"b": 2}]', 2), ([{"a": 1}, None], 1)],
+)
+def test_the_commit_reads_the_results_in_any_rendered_form(value: Any, count: int) -> None:
+    assert len(_sequence(value)) == count
 
 
 def test_the_summary_sums_the_batches_with_the_planning_skips() -> None:
