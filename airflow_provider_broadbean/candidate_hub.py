@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ssl import CertificateError
 from typing import Any
 
 import urllib3
@@ -24,6 +26,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProxyError,
     ReadTimeoutError,
+    SSLError,
 )
 
 from airflow_provider_broadbean.exceptions import HubError
@@ -178,6 +181,16 @@ class CandidateHubClient:
                 "been stored",
                 ambiguous=True,
             ) from None
+        except SSLError as exc:
+            if _failed_handshake(exc):
+                raise HubError(
+                    f"the TLS handshake with the Candidate Hub failed, nothing was sent: {exc}"
+                ) from None
+            raise HubError(
+                f"the connection to the Candidate Hub broke before its reply: SSLError: {exc}; the "
+                "candidate may have been stored",
+                ambiguous=True,
+            ) from None
         except (LocationValueError, ValueError) as exc:
             detail = redact(str(exc), (self._secret_key,))
             raise HubError(f"request to the Candidate Hub could not be made: {detail}") from None
@@ -242,3 +255,17 @@ def _reply_error(response: urllib3.BaseHTTPResponse, message: str, error: str | 
         retryable=status in RETRYABLE_STATUSES,
         retry_after=_retry_after_seconds(response) if status == 429 else None,
     )
+
+
+def _failed_handshake(exc: SSLError) -> bool:
+    """True when the TLS error is the server's certificate refused, which happens before anything is
+    sent; any other TLS error may come after the request left."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError | CertificateError):
+            return True
+        nested = [arg for arg in error.args if isinstance(arg, BaseException)]
+        error = nested[0] if nested else error.__cause__ or error.__context__
+    return False

@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from airflow_provider_broadbean.exceptions import AttachmentError, HrFlowError
 from airflow_provider_broadbean.redaction import redact
-from airflow_provider_broadbean.transport import PooledSession, Transport
+from airflow_provider_broadbean.transport import MaskQueries, PooledSession, Transport
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,10 @@ def _reply_text(reply: Any) -> str:
 
 
 def _download_error(url: str, exc: Exception) -> AttachmentError:
-    """The error of a failed download; the link's query (a pre-signed link's signature) is masked."""
+    """The error of a failed download, every query masked: a pre-signed link's query is its
+    signature, the link's own and that of any link it redirected to (urllib3 names the last)."""
     where, _, query = url.partition("?")
-    detail = redact(str(exc), (query,)) if query else str(exc)
+    detail = MaskQueries.mask(redact(str(exc), (query,)) if query else str(exc))
     return AttachmentError(f"downloading {where}: {type(exc).__name__}: {detail}")
 
 

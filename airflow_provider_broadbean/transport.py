@@ -17,10 +17,12 @@ time they talk to an origin. A change of those variables reaches the next task, 
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import certifi
 import requests
@@ -33,6 +35,32 @@ from urllib3.util.retry import Retry
 
 MAX_ORIGINS = 256
 """Origins whose environment settings a client remembers (the APIs and a few storage hosts)."""
+
+_QUERY = re.compile(r"\?[^\s'\"()]*")
+
+
+class MaskQueries(logging.Filter):
+    """Masks the query of every URL in a record: urllib3 logs each retry with the request's path
+    and query, and the query of a pre-signed attachment link is its signature."""
+
+    @staticmethod
+    def mask(text: str) -> str:
+        """``text`` with the query of every URL in it replaced by ``?***``."""
+        return _QUERY.sub("?***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def mask_urllib3_queries() -> None:
+    """Install :class:`MaskQueries` on urllib3's pool logger, once per process."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(existing, MaskQueries) for existing in pool_logger.filters):
+        pool_logger.addFilter(MaskQueries())
 
 
 class _Environment:
@@ -95,6 +123,7 @@ class Transport:
     """
 
     def __init__(self, *, pool_size: int, connect_timeout: float, read_timeout: float) -> None:
+        mask_urllib3_queries()
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._pool_size = pool_size
         self._environment = _Environment()
@@ -143,6 +172,10 @@ class Transport:
             return urllib3.PoolManager(**options)
         if not proxy.startswith(("http://", "https://")):
             raise ValueError(f"only HTTP(S) proxies are supported, not {urlsplit(proxy).scheme or proxy!r}")
+        parts = parse_url(proxy)
+        if parts.auth:  # user:password@ in the proxy URL, as requests reads it: sent as Basic auth
+            options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parts.auth))
+            proxy = parts._replace(auth=None).url
         return urllib3.ProxyManager(proxy, **options)
 
     def request(
