@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from airflow_provider_broadbean.exceptions import BroadbeanProviderError
 
@@ -128,18 +128,27 @@ class JsonFileStateStore:
                 f"cannot read the state of workflow {workflow_id!r} from {path}: {exc}"
             ) from None
 
-    def signature(self, workflow_id: str) -> tuple[int, int, int] | None:
-        """Which version of the file is there now (inode, size, modification time); None if none.
-
-        Every write replaces the file, so any write, by any process, changes the signature. A run
-        that holds :meth:`locked` and finds the signature of its own last write knows the file
-        holds exactly what it wrote, and need not read it back.
-        """
+    def hold(self, workflow_id: str) -> IO[bytes] | None:
+        """Open the file as it is now, to tell later whether it is still this version (see
+        :meth:`holds_current`); None when there is no file."""
         try:
-            stat = self._path(workflow_id).stat()
+            return open(self._path(workflow_id), "rb")
         except OSError:
             return None
-        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def holds_current(self, workflow_id: str, held: IO[bytes]) -> bool:
+        """True when the path still names the file ``held`` was opened on.
+
+        Every write replaces the file with a new one. While ``held`` is open, the kernel cannot give
+        its inode to another file, so the same device and inode at the path mean that nobody wrote
+        since: a run holding :meth:`locked` need not read back what it wrote itself. Unlike sizes
+        and modification times, this holds on file systems with coarse time stamps.
+        """
+        try:
+            mine, current = os.fstat(held.fileno()), self._path(workflow_id).stat()
+        except (OSError, ValueError):
+            return False
+        return (mine.st_dev, mine.st_ino) == (current.st_dev, current.st_ino) and mine.st_nlink > 0
 
     def save(self, workflow_id: str, document: dict[str, Any]) -> None:
         path = self._path(workflow_id)
@@ -274,7 +283,7 @@ class WorkflowState:
         self._removed_shards: set[str] = set()
         self._added_shards: set[str] = set()
         self._cursor_set = False
-        self._written: object = None  # the store's signature of this run's last write, when it has one
+        self._held: IO[bytes] | None = None  # this run's last write, kept open (JSON file store)
 
     def _empty(self) -> dict[str, Any]:
         return {
@@ -493,13 +502,13 @@ class WorkflowState:
 
     def _merge_and_write(self) -> None:
         """Apply this run's changes to the latest document; what it only read comes from there."""
-        # Only a locking store's signature is trusted: nobody can write between its check and ours.
-        locking = isinstance(self.store, LockingStateStore)
-        signature = getattr(self.store, "signature", None) if locking else None
+        # Only a locking store is asked: nobody can write between its answer and this write.
+        holds_current = getattr(self.store, "holds_current", None)
         if (
-            signature is not None
-            and self._written is not None
-            and signature(self.workflow_id) == self._written
+            isinstance(self.store, LockingStateStore)
+            and holds_current is not None
+            and self._held is not None
+            and holds_current(self.workflow_id, self._held)
         ):
             latest = None  # still this run's last write: nothing to merge
         else:
@@ -525,7 +534,10 @@ class WorkflowState:
         self._bound_ledger()
         self.doc["updated_at"] = utc_now()
         self.store.save(self.workflow_id, self.doc)
-        self._written = signature(self.workflow_id) if signature is not None else None
+        if self._held is not None:
+            self._held.close()
+        hold = getattr(self.store, "hold", None)
+        self._held = hold(self.workflow_id) if hold is not None else None
 
     def _lost_from(self, latest: dict[str, Any] | None) -> list[str]:
         """Entries of this run that are in the document written last but not in ``latest``."""

@@ -70,3 +70,37 @@ def test_unreadable_or_foreign_state_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "wf.json").write_text(json.dumps({"version": 99}))
     with pytest.raises(StateError, match="version 99"):
         WorkflowState(JsonFileStateStore(tmp_path), "wf").load()
+
+
+def test_a_run_that_did_not_write_last_reads_the_file_back(tmp_path: Path) -> None:
+    """Two runs of one workflow in one process share the file: each write of one run must merge
+    what the other wrote since, even when the other wrote twice (and the file system reuses the
+    freed inode of an earlier version)."""
+    store = JsonFileStateStore(tmp_path)
+    first, second = WorkflowState(store, "shared"), WorkflowState(store, "shared")
+    first.load()
+    second.load()
+    first.record_delivery("a" * 40, "J", "TX-A")
+    first.save()
+    second.record_delivery("b" * 40, "J", "TX-B1")
+    second.save()
+    second.record_delivery("c" * 40, "J", "TX-B2")
+    second.save()
+    first.record_delivery("d" * 40, "J", "TX-A2")
+    first.save()
+
+    delivered = (store.load("shared") or {})["delivered"]
+    assert {key.split("|")[0][0] for key in delivered} == {"a", "b", "c", "d"}
+
+
+def test_the_held_file_tells_whether_anyone_wrote_since(tmp_path: Path) -> None:
+    store = JsonFileStateStore(tmp_path)
+    store.save("wf", {"version": 1})
+    held = store.hold("wf")
+    assert held is not None
+    try:
+        assert store.holds_current("wf", held)
+        store.save("wf", {"version": 1})  # same size, same second: only the file's identity differs
+        assert not store.holds_current("wf", held)
+    finally:
+        held.close()

@@ -67,8 +67,11 @@ class FlakyStore:
     def locked(self, workflow_id: str) -> Any:
         return self.inner.locked(workflow_id)
 
-    def signature(self, workflow_id: str) -> Any:
-        return self.inner.signature(workflow_id)
+    def hold(self, workflow_id: str) -> Any:
+        return self.inner.hold(workflow_id)
+
+    def holds_current(self, workflow_id: str, held: Any) -> bool:
+        return self.inner.holds_current(workflow_id, held)
 
     def delete(self, workflow_id: str) -> None:
         self.inner.delete(workflow_id)
