@@ -8,11 +8,14 @@ production code path over real HTTP.
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from airflow_provider_broadbean.candidate_hub import CandidateHubClient, RetryPolicy
@@ -143,3 +146,48 @@ def candidate_posts(sandbox: Any) -> list[dict[str, Any]]:
 
 def load_case(name: str) -> Any:
     return json.loads((Path(__file__).parent / "cases" / name).read_text(encoding="utf-8"))
+
+
+class TaskTimeout(Exception):
+    """Stands for ``AirflowTaskTimeout``, raised in the task's main thread by a SIGALRM handler."""
+
+
+_LOGGING_FILE = logging.__file__
+
+
+def raise_task_timeout(signum: int, frame: FrameType | None) -> None:
+    """A SIGALRM handler that raises :class:`TaskTimeout`, as Airflow's ``execution_timeout`` does.
+
+    Except inside the logging module: before Python 3.13 a ``Handler`` releases its lock in a
+    ``finally`` that calls a Python method, so an exception landing there leaves the lock held and
+    every later log line of another thread blocks, this test session's included. There the timeout
+    is put off by a millisecond, until the main thread is back in the code under test.
+    """
+    while frame is not None:
+        if frame.f_code.co_filename == _LOGGING_FILE:
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
+            return
+        frame = frame.f_back
+    raise TaskTimeout
+
+
+def locked_log_handlers() -> list[str]:
+    """The logging handlers whose lock another thread cannot take within a second."""
+    handlers = {id(h): h for h in logging.getLogger().handlers}
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            handlers.update((id(h), h) for h in logger.handlers)
+    locked: list[str] = []
+
+    def probe() -> None:
+        for handler in handlers.values():
+            lock = handler.lock
+            if lock is not None and lock.acquire(timeout=1):
+                lock.release()
+            elif lock is not None:
+                locked.append(repr(handler))
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    prober.join()
+    return locked

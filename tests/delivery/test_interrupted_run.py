@@ -11,21 +11,23 @@ from typing import Any
 import pytest
 
 from airflow_provider_broadbean.pipeline import RunOptions
-from tests.delivery.helpers import Workflow, accepted_by_email, candidate_posts, email_of, person, profile_key
+from tests.delivery.helpers import (
+    TaskTimeout,
+    Workflow,
+    accepted_by_email,
+    candidate_posts,
+    email_of,
+    person,
+    profile_key,
+    raise_task_timeout,
+)
 
 PROFILES = 12
 
 
-class TaskTimeout(Exception):
-    """Stands for ``AirflowTaskTimeout``, raised in the task's main thread by a SIGALRM handler."""
-
-
 @pytest.fixture
 def alarm() -> Iterator[Any]:
-    def fire(signum: int, frame: Any) -> None:
-        raise TaskTimeout
-
-    previous = signal.signal(signal.SIGALRM, fire)
+    previous = signal.signal(signal.SIGALRM, raise_task_timeout)
     yield lambda seconds: signal.setitimer(signal.ITIMER_REAL, seconds)
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, previous)

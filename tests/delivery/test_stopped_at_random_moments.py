@@ -18,14 +18,19 @@ from typing import Any
 import pytest
 
 from airflow_provider_broadbean.pipeline import RunOptions
-from tests.delivery.helpers import Workflow, accepted_by_email, email_of, person, profile_key
+from tests.delivery.helpers import (
+    TaskTimeout,
+    Workflow,
+    accepted_by_email,
+    email_of,
+    locked_log_handlers,
+    person,
+    profile_key,
+    raise_task_timeout,
+)
 from tests.delivery.test_streaming_run import _StopsWritingAfter, _threads_of_runs
 
 ATTEMPTS = 30
-
-
-class TaskTimeout(Exception):
-    """Stands for ``AirflowTaskTimeout``."""
 
 
 def _put(workflow: Workflow, count: int) -> None:
@@ -51,10 +56,7 @@ def test_a_timeout_at_a_random_moment_stops_the_run_and_loses_nothing(workflow: 
     _put(workflow, 200)
     workflow.sandbox.hub.set_faults(latency_ms=5)
 
-    def fire(signum: int, frame: Any) -> None:
-        raise TaskTimeout
-
-    previous = signal.signal(signal.SIGALRM, fire)
+    previous = signal.signal(signal.SIGALRM, raise_task_timeout)
     rng = random.Random(7)
     problems: list[tuple[int, str]] = []
     try:
@@ -75,6 +77,7 @@ def test_a_timeout_at_a_random_moment_stops_the_run_and_loses_nothing(workflow: 
         signal.signal(signal.SIGALRM, previous)
     assert problems == []
     assert _threads_of_runs() == []
+    assert locked_log_handlers() == []
 
 
 @pytest.mark.parametrize("failing_write", [2, 3, 4])
