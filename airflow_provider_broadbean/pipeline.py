@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 
 SAVE_EVERY = 0.25
 """Seconds recorded outcomes may wait for the next group's state write before they are written alone."""
+STOP_WAIT = 300.0
+"""Seconds a stopping run waits for its sends in flight to end. The hub client bounds one candidate's
+attempts and waits (about 190 s with its defaults), so this is only reached by a send held beyond
+its timeouts (a reply trickling in byte by byte, a lock left held by an interrupted thread): its
+profile then stays marked as an unconfirmed send, and the run stops."""
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Logic = Callable[[dict[str, Any]], "dict[str, Any] | None"]
@@ -488,11 +493,27 @@ class CreateProfilesRun:
                 self._finished.put(outcome)
 
     def _stop_senders(self) -> None:
-        """Let every sender finish its send in flight, then end it."""
+        """Let every sender finish its send in flight, then end it; wait no more than ``STOP_WAIT``.
+
+        A sender still busy after that is left behind (a daemon thread): the profile it holds keeps
+        its pending mark, so it is reported as an unconfirmed send, never resent on its own.
+        """
         for _ in self._senders:
             self._to_send.put(None)
+        deadline = time.monotonic() + STOP_WAIT
+        stuck = []
         for thread in self._senders:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                stuck.append(thread.name)
+        if stuck:
+            self.log.error(
+                "%s send(s) still in flight %s s after the run began to stop (%s); their profiles stay "
+                "marked as unconfirmed sends",
+                len(stuck),
+                STOP_WAIT,
+                ", ".join(stuck),
+            )
         self._senders = []
 
     def _submit(self, executor: ThreadPoolExecutor, function: Callable[..., Any], *args: Any) -> Future[Any]:
@@ -602,7 +623,7 @@ class CreateProfilesRun:
 
         Preparations are cancelled: they send nothing. Marked profiles no sender took are unmarked.
         Sends already in flight cannot be called back, so their outcome is awaited (the hub
-        client's timeouts bound it) and recorded.
+        client's timeouts bound it, and ``STOP_WAIT`` bounds the wait) and recorded.
         """
         for future in self._preparing:
             future.cancel()
@@ -623,7 +644,7 @@ class CreateProfilesRun:
         for outcome in unsent:
             self.state.clear_pending(outcome.key, self.push.job_id)
             self._unsaved = True
-        self._stop_senders()  # every send taken has ended and put its outcome in the queue
+        self._stop_senders()  # every send taken has ended (or keeps its mark after STOP_WAIT)
         deferred, self._deferred = self._deferred, []
         for outcome in deferred:
             if not outcome.recorded:

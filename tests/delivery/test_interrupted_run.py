@@ -5,11 +5,13 @@ signal handler, as does a kill turned into an exception) keeps what its sends in
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from airflow_provider_broadbean import pipeline
 from airflow_provider_broadbean.pipeline import RunOptions
 from tests.delivery.helpers import (
     TaskTimeout,
@@ -21,6 +23,7 @@ from tests.delivery.helpers import (
     profile_key,
     raise_task_timeout,
 )
+from tests.delivery.test_streaming_run import _threads_of_runs
 
 PROFILES = 12
 
@@ -56,4 +59,37 @@ def test_a_run_stopped_mid_send_records_its_sends_in_flight(workflow: Workflow, 
     rest = workflow.run(options=RunOptions(concurrency=4))
     assert len(rest.delivered) == PROFILES - len(at_hub)
     assert rest.events["skipped_already_delivered"] == len(at_hub)
+    assert sorted(accepted_by_email(workflow.sandbox).values()) == [1] * PROFILES
+
+
+def test_a_stop_waits_a_bounded_time_for_sends_in_flight(
+    workflow: Workflow, alarm: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A send held past the stop's wait keeps its pending mark (unconfirmed) and the run still stops."""
+    for index in range(1, PROFILES + 1):
+        key = profile_key(index)
+        workflow.sandbox.hrflow.put_profile(workflow.source_key, person(key, f"P {index}", email_of(index)))
+    workflow.sandbox.hub.set_faults(latency_ms=1500)  # within the 2 s read timeout, past the stop's wait
+    monkeypatch.setattr(pipeline, "STOP_WAIT", 0.2)
+
+    alarm(0.3)
+    started = time.monotonic()
+    with pytest.raises(TaskTimeout):
+        workflow.run(options=RunOptions(concurrency=4))
+    stopped_after = time.monotonic() - started
+
+    assert stopped_after < 1.2
+    assert len(workflow.pending_keys()) == 4  # the four sends in flight: unconfirmed, not resent
+    assert workflow.delivered_keys() == set()
+    assert "4 send(s) still in flight 0.2 s after the run began to stop" in caplog.text
+    deadline = time.monotonic() + 5
+    while _threads_of_runs() and time.monotonic() < deadline:  # the senders end with their replies
+        time.sleep(0.05)
+    assert _threads_of_runs() == []
+    assert len(accepted_by_email(workflow.sandbox)) == 4
+
+    workflow.sandbox.hub.clear_faults()
+    rest = workflow.run(options=RunOptions(concurrency=4))
+    assert rest.events["skipped_unconfirmed"] == 4
+    assert len(rest.delivered) == PROFILES - 4
     assert sorted(accepted_by_email(workflow.sandbox).values()) == [1] * PROFILES
