@@ -123,6 +123,7 @@ def plan_batches(
     store: DeletableStateStore,
     listing: Iterable[list[dict[str, Any]]],
     *,
+    source_key: str,
     job_id: str,
     run_id: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -148,6 +149,8 @@ def plan_batches(
     :param store: the store of the workflow's document and of its shards.
     :param listing: the source's pages of ``{key, created_at, updated_at}``, ``updated_at`` newest
         first (``HrFlowApi.iter_profile_keys``); read only down to the cursor minus ``overlap``.
+    :param source_key: the source listed; with ``job_id`` it must be the pair the workflow polls
+        (:meth:`WorkflowState.bind_poll`).
     :param job_id: the job the profiles are sent for; the ledger is kept per job.
     :param run_id: the DAG run; it names the shards.
     :param batch_size: profiles per mapped task.
@@ -155,12 +158,15 @@ def plan_batches(
         cursor then moves only as far as the newest profile planned.
     :param persist: False for a dry run: nothing is written or deleted.
     :param started: when the listing started (now by default): the cursor never passes it.
+    :raises PollTargetError: the workflow polls another source or for another job.
     :raises StateError: the state cannot be read or written, or a merged shard this run would
         announce again cannot be deleted.
     """
     if batch_size < 1 or (max_batches is not None and max_batches < 1):
         raise ValueError("batch_size and max_batches must be at least 1")
     state.load()
+    state.bind_poll(source_key, job_id)
+    state.relist_window = max(state.relist_window, overlap)
     previous = state.cursor
     merged, gone = _merge_shards(state, store)
 

@@ -116,6 +116,7 @@ class _Outcome:
     item: dict[str, Any] | None = None
     envelope: dict[str, Any] | None = None  # ready to send; dropped once sent
     sent: bool = False
+    updated_at: str | None = None  # the profile's, as read: the ledger keeps what a poll may list again
     refused_credentials: bool = False  # HrFlow 401, or the hub's 401/403: the connection is wrong
     recorded: bool = False  # counted and written into the state by the main thread
 
@@ -380,6 +381,8 @@ class CreateProfilesRun:
 
         handled: set[str] = set()
         if self.incremental:
+            self.state.bind_poll(self.pull.source_key, self.push.job_id)
+            self.state.relist_window = max(self.state.relist_window, self.options.poll_overlap)
             # Earlier runs' transient failures come back; their unconfirmed sends are reported again
             # (and resent only with resend_unconfirmed), however far behind the cursor they are.
             retry = self.state.retry_keys()
@@ -723,6 +726,9 @@ class CreateProfilesRun:
                 self.log.info("Profile %s not found in source %s; nothing to send", key, self.pull.source_key)
                 return
         outcome.events.append(Event.read_success)
+        updated = PollWalk.updated(profile)
+        if updated != EPOCH:
+            outcome.updated_at = updated.astimezone(timezone.utc).isoformat(timespec="seconds")
 
         for index, logic in enumerate(self.logics):
             try:
@@ -776,7 +782,7 @@ class CreateProfilesRun:
         job_id = self.push.job_id
         key = outcome.key
         if outcome.transaction_id:
-            self.state.record_delivery(key, job_id, outcome.transaction_id)
+            self.state.record_delivery(key, job_id, outcome.transaction_id, updated_at=outcome.updated_at)
             self.result_delivered[key] = outcome.transaction_id
             self.log.info(
                 "Profile %s delivered for job %s: transaction %s", key, job_id, outcome.transaction_id

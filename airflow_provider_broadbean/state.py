@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 DEFAULT_LEDGER_SIZE = 20_000
+DEFAULT_RELIST_WINDOW = timedelta(days=1)
+"""Ledger entries delivered this long before the cursor are kept: more than any usual poll overlap."""
 DEFAULT_STATE_DIR_ENV = "BROADBEAN_STATE_DIR"
 VARIABLE_PREFIX = "broadbean_state__"
 DEFAULT_SETTLE_SECONDS = 1.0
@@ -41,6 +43,10 @@ SECTIONS = ("delivered", "pending", "retry", "shards")
 
 class StateError(BroadbeanProviderError):
     """The state could not be read or written; a run must not go on without it."""
+
+
+class PollTargetError(StateError):
+    """A poll for a source or job other than the one the workflow's cursor and retry list belong to."""
 
 
 class StateStore(Protocol):
@@ -242,12 +248,17 @@ class WorkflowState:
 
         {"version": 1, "workflow_id": "...", "updated_at": "...",
          "cursor": {"sort_by": "updated_at", "value": "..."} | null,
-         "delivered": {"<profile key>|<job id>": {"transaction_id": "...", "at": "..."}},
+         "poll": {"source_key": "...", "job_id": "..."} | null,
+         "delivered": {"<profile key>|<job id>": {"transaction_id": "...", "at": "...",
+                                                  "updated_at": "..."}},
          "pending": {"<profile key>|<job id>": {"since": "...", "run": "..."}},
          "retry": {"<profile key>": {"since": "...", "error": "..."}},
          "shards": {"<shard id>": {"run": "...", "map_index": 0, "since": "...", "state": "planned"}}}
 
-    ``delivered`` keeps the newest ``ledger_size`` entries. ``pending`` holds sends that were marked
+    ``delivered`` keeps the newest ``ledger_size`` entries, and beyond them every entry a poll could
+    list again (the profile's ``updated_at`` at or after the cursor minus ``relist_window``): evicting
+    one of those would send its profile again. ``poll`` names the source and job the cursor and the retry
+    list belong to (see :meth:`bind_poll`). ``pending`` holds sends that were marked
     before going out and have no confirmed outcome: unconfirmed until a person decides. ``shards``
     names the state documents of a fan-out's mapped tasks (see :mod:`airflow_provider_broadbean.fanout`)
     until their entries are merged here (``"merged"``) and the documents deleted. A document written
@@ -256,6 +267,8 @@ class WorkflowState:
     :param store: where the document is kept.
     :param workflow_id: the workflow whose state this is.
     :param ledger_size: deliveries kept in the ledger, newest first.
+    :param relist_window: how far below the cursor a poll lists profiles again (its overlap, or
+        more); ledger entries delivered within it are never evicted.
     :param settle_seconds: with a store that cannot lock (:class:`LockingStateStore`), how long
         :meth:`save` waits before reading a confirmed write back. A concurrent run whose own read,
         merge and write takes longer than this can still overwrite an entry of this run.
@@ -267,11 +280,13 @@ class WorkflowState:
         workflow_id: str,
         *,
         ledger_size: int = DEFAULT_LEDGER_SIZE,
+        relist_window: timedelta = DEFAULT_RELIST_WINDOW,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.workflow_id = workflow_id
         self.ledger_size = ledger_size
+        self.relist_window = relist_window
         self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
         self.doc = self._empty()
@@ -291,6 +306,7 @@ class WorkflowState:
             "workflow_id": self.workflow_id,
             "updated_at": None,
             "cursor": None,
+            "poll": None,
             "delivered": {},
             "pending": {},
             "retry": {},
@@ -350,6 +366,28 @@ class WorkflowState:
 
     # What changes ----------------------------------------------------------------------------
 
+    def bind_poll(self, source_key: str, job_id: str) -> None:
+        """Tie the cursor and the retry list to ``source_key`` and ``job_id``, or refuse another pair.
+
+        The cursor says how far a poll of one source has read, and the retry list holds what failed
+        for one job. A poll of another source would skip that source's profiles older than the
+        cursor; a poll for another job would take the retry list and settle it for the wrong job.
+        The first poll of a workflow binds it (written by the next save).
+
+        :raises PollTargetError: the workflow already polls another source or for another job.
+        """
+        with self._lock:
+            bound = self.doc.get("poll")
+            if isinstance(bound, dict):
+                if bound.get("source_key") != source_key or bound.get("job_id") != job_id:
+                    raise PollTargetError(
+                        f"workflow {self.workflow_id!r} polls source {bound.get('source_key')!r} for job "
+                        f"{bound.get('job_id')!r}; a poll of source {source_key!r} for job {job_id!r} "
+                        "needs a workflow_id of its own"
+                    )
+                return
+            self.doc["poll"] = {"source_key": source_key, "job_id": job_id}
+
     def mark_pending(self, profile_keys: Iterable[str], job_id: str, run_id: str) -> None:
         with self._lock:
             for profile_key in profile_keys:
@@ -365,10 +403,16 @@ class WorkflowState:
             self._removed_pending.add(key)
             self._marked.discard(key)
 
-    def record_delivery(self, profile_key: str, job_id: str, transaction_id: str) -> None:
+    def record_delivery(
+        self, profile_key: str, job_id: str, transaction_id: str, *, updated_at: str | None = None
+    ) -> None:
+        """Record a confirmed delivery; ``updated_at`` (UTC, ISO 8601) is the profile's as it was sent."""
         with self._lock:
             key = _ledger_key(profile_key, job_id)
-            self.doc["delivered"][key] = {"transaction_id": transaction_id, "at": utc_now()}
+            entry = {"transaction_id": transaction_id, "at": utc_now()}
+            if updated_at:
+                entry["updated_at"] = updated_at
+            self.doc["delivered"][key] = entry
             self._recorded.add(key)
             self.doc["pending"].pop(key, None)
             self._removed_pending.add(key)
@@ -531,6 +575,7 @@ class WorkflowState:
                     del self.doc["pending"][key]
             if not self._cursor_set:
                 self.doc["cursor"] = latest.get("cursor")
+            self.doc["poll"] = latest.get("poll") or self.doc.get("poll")  # the first binding stays
         self._bound_ledger()
         self.doc["updated_at"] = utc_now()
         self.store.save(self.workflow_id, self.doc)
@@ -553,9 +598,29 @@ class WorkflowState:
         return lost
 
     def _bound_ledger(self) -> None:
+        """Evict the oldest deliveries beyond ``ledger_size``, but none a poll could list again.
+
+        Only a polled workflow (:meth:`bind_poll`) protects entries; one that only handles events keeps
+        the newest. An entry without ``updated_at`` (written by an earlier version) may go.
+        """
         delivered = self.doc["delivered"]
         excess = len(delivered) - self.ledger_size
-        if excess > 0:
-            oldest = sorted(delivered, key=lambda key: str(delivered[key].get("at", "")))[:excess]
-            for key in oldest:
-                del delivered[key]
+        if excess <= 0:
+            return
+        keep_from: str | None = None  # a workflow that is not polled (events only) keeps the newest
+        if isinstance(self.doc.get("poll"), dict):
+            keep_from = ""  # before its first cursor, a poll may list anything again
+            try:
+                start = datetime.fromisoformat(self.cursor or "") - self.relist_window
+            except ValueError:
+                start = None
+            if start is not None and start.tzinfo is not None:
+                keep_from = start.astimezone(timezone.utc).isoformat(timespec="seconds")
+        for key in sorted(delivered, key=lambda key: str(delivered[key].get("at", ""))):
+            if excess <= 0:
+                break
+            updated_at = delivered[key].get("updated_at")
+            if keep_from is not None and isinstance(updated_at, str) and updated_at >= keep_from:
+                continue  # a poll may list it again
+            del delivered[key]
+            excess -= 1

@@ -25,6 +25,7 @@ from airflow_provider_broadbean.operators.commit_batches import CommitProfileBat
 from airflow_provider_broadbean.operators.create_profiles import CreateProfilesInBroadbeanOperator
 from airflow_provider_broadbean.operators.plan_batches import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_BATCHES,
     MAX_BATCH_SIZE,
     PlanProfileBatchesOperator,
 )
@@ -87,13 +88,14 @@ with DAG(
             ),
         ),
         "max_batches": Param(
-            None,
+            _whole_default("max_batches", DEFAULT_MAX_BATCHES, low=1),
             type=["null", "integer"],
             minimum=1,
             title="Mapped tasks per run at most",
             description=(
-                "Empty: as many as Airflow maps ([core] max_map_length, 1024 by default); a larger "
-                "number is capped there too. What does not fit waits for the next run."
+                f"Default from BROADBEAN_MAX_BATCHES, or {DEFAULT_MAX_BATCHES}. Empty: as many as Airflow "
+                "maps ([core] max_map_length, 1024 by default); a larger number is capped there too. "
+                "What does not fit waits for the next run."
             ),
         ),
         "persist": Param(True, type="boolean", title="Send to Broadbean"),

@@ -17,6 +17,9 @@ PLAN_XCOM_KEY = "plan"
 """The XCom key of the plan's summary; the return value is the batches, for mapping over."""
 DEFAULT_BATCH_SIZE = 100
 MAX_BATCH_SIZE = 10_000
+DEFAULT_MAX_BATCHES = 100
+"""Mapped tasks per run by default: 10,000 profiles with the default batch size. Every planned profile
+has an entry in the workflow's state until the commit, so a run's size is also the size of a Variable."""
 """The largest ``batch_size`` accepted: a batch is one task's work, and its keys travel by XCom."""
 
 
@@ -44,8 +47,9 @@ class PlanProfileBatchesOperator(BaseOperator):
     :param source_key: HrFlow source to list. (templated)
     :param job_id: the job the profiles are sent for; the ledger is kept per job. (templated)
     :param batch_size: profiles per mapped task, 1 to 10,000, default 100. (templated)
-    :param max_batches: at most this many mapped tasks per run; None for as many as Airflow maps
-        (``[core] max_map_length``, 1024 by default: a longer list would fail the task). (templated)
+    :param max_batches: at most this many mapped tasks per run, default 100; None for as many as
+        Airflow maps (``[core] max_map_length``, 1024 by default: a longer list would fail the task,
+        and a larger number is capped there). (templated)
     :param persist: False for a dry run: the state is read, never written. (templated)
     :param poll_overlap: how far below the cursor the listing looks again, as in poll mode.
     :param page_size: profiles per listing page.
@@ -69,7 +73,7 @@ class PlanProfileBatchesOperator(BaseOperator):
         source_key: str,
         job_id: str,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
-        max_batches: int | str | None = None,
+        max_batches: int | str | None = DEFAULT_MAX_BATCHES,
         persist: bool | str = True,
         poll_overlap: timedelta = timedelta(minutes=10),
         page_size: int = 100,
@@ -93,7 +97,12 @@ class PlanProfileBatchesOperator(BaseOperator):
         from airflow_provider_broadbean.fanout import plan_batches
         from airflow_provider_broadbean.hooks.hrflow import HrFlowHook
         from airflow_provider_broadbean.parameters import ParameterError, check_bool, check_workflow_id
-        from airflow_provider_broadbean.state import StateError, VariableStateStore, WorkflowState
+        from airflow_provider_broadbean.state import (
+            PollTargetError,
+            StateError,
+            VariableStateStore,
+            WorkflowState,
+        )
 
         # Replaced by the summary once the plan is made. A failed try keeps it, so the commit (which
         # runs whatever happened upstream) finds an unfinished plan and refuses, rather than failing
@@ -121,6 +130,7 @@ class PlanProfileBatchesOperator(BaseOperator):
                 hrflow.iter_profile_keys(
                     source_key, sort_by="updated_at", order_by="desc", page_size=page_size
                 ),
+                source_key=source_key,
                 job_id=job_id,
                 run_id=str(context["run_id"]),
                 batch_size=batch_size,
@@ -133,6 +143,8 @@ class PlanProfileBatchesOperator(BaseOperator):
             if exc.status == 401:  # a connection to fix: retrying cannot help
                 raise AirflowFailException(message) from None
             raise AirflowException(message) from None
+        except PollTargetError as exc:  # a parameter to change: retrying cannot help
+            raise AirflowFailException(f"Broadbean planning refused: {exc}") from None
         except StateError as exc:
             raise AirflowException(f"Broadbean planning failed: {exc}") from None
         finally:

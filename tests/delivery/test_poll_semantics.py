@@ -86,8 +86,35 @@ def test_an_edited_profile_is_not_resent_for_the_same_job(workflow: Workflow) ->
     assert edited.events["skipped_already_delivered"] == 1 and edited.delivered == {}
     assert accepted_by_email(workflow.sandbox) == {email_of(1): 1}
 
-    other_job = Workflow(workflow.sandbox, workflow.state_dir, push={**workflow.push, "job_id": "J-2"})
+    other_job = Workflow(
+        workflow.sandbox,
+        workflow.state_dir,
+        workflow_id="delivery-j2",
+        push={**workflow.push, "job_id": "J-2"},
+    )
     assert list(other_job.run().delivered) == [key]  # another job is another delivery
+
+
+def test_a_workflow_polls_one_source_for_one_job(workflow: Workflow) -> None:
+    """Its cursor and retry list belong to the first poll's source and job: another job is refused."""
+    first_key = put(workflow, 1)
+    workflow.sandbox.hub.enqueue(*[{"status": 503}] * FAST_RETRY.max_attempts)
+    failed = workflow.run()
+    assert list(failed.failed) == [first_key]
+    assert list(workflow.state()["retry"]) == [first_key]
+
+    other_job = Workflow(workflow.sandbox, workflow.state_dir, push={**workflow.push, "job_id": "J-2"})
+    refused = other_job.run()
+    assert refused.status == "fatal" and refused.reason == "state_failure"
+    assert refused.detail == (
+        f"workflow 'delivery' polls source {workflow.source_key!r} for job 'J-1'; a poll of source "
+        f"{workflow.source_key!r} for job 'J-2' needs a workflow_id of its own"
+    )
+    assert workflow.sandbox.hub.accepted() == []
+    assert list(workflow.state()["retry"]) == [first_key]  # still J-1's to retry
+
+    assert list(workflow.run().delivered) == [first_key]
+    assert accepted_by_email(workflow.sandbox) == {email_of(1): 1}
 
 
 def test_a_dry_run_sends_and_records_nothing(workflow: Workflow) -> None:
@@ -119,16 +146,37 @@ def test_an_unconfirmed_send_is_reported_by_every_poll_until_resent(workflow: Wo
 
 
 def test_the_ledger_keeps_the_newest_deliveries_only(workflow: Workflow) -> None:
-    """The documented retention: past ``ledger_size`` deliveries, the oldest is forgotten, and an
-    edit of that profile sends it again."""
+    """The documented retention: past ``ledger_size`` deliveries, the oldest a poll cannot list again
+    is forgotten, and an edit of that profile sends it again."""
     workflow.ledger_size = 2
-    first, second, third = (put(workflow, index) for index in (1, 2, 3))
+    first, second, third = (
+        put(workflow, index, created_at=stamp, updated_at=stamp)
+        for index, stamp in (
+            (1, "2026-05-01T09:00:00+0000"),
+            (2, "2026-05-10T09:00:00+0000"),
+            (3, "2026-05-20T09:00:00+0000"),
+        )
+    )
     assert len(workflow.run(options=RunOptions(concurrency=1)).delivered) == 3
     assert workflow.delivered_keys() == {second, third}
 
     workflow.sandbox.hrflow.put_profile(workflow.source_key, person(first, "Person 1 Edited", email_of(1)))
     assert list(workflow.run().delivered) == [first]
     assert accepted_by_email(workflow.sandbox)[email_of(1)] == 2
+
+
+def test_the_ledger_keeps_every_delivery_a_poll_can_list_again(workflow: Workflow) -> None:
+    """A run larger than the ledger: every profile updated near the cursor stays recorded, however
+    many, so the next poll (which looks below the cursor) sends none of them again."""
+    workflow.ledger_size = 5
+    stamp = hrflow_time(datetime.now(timezone.utc) - timedelta(minutes=1))
+    keys = [put(workflow, index, created_at=stamp, updated_at=stamp) for index in range(1, 13)]
+    assert len(workflow.run(options=RunOptions(concurrency=4)).delivered) == 12
+    assert workflow.delivered_keys() == set(keys)
+
+    again = workflow.run()
+    assert again.delivered == {} and again.events["skipped_already_delivered"] == 12
+    assert sorted(accepted_by_email(workflow.sandbox).values()) == [1] * 12
 
 
 def test_a_retried_profile_whose_resend_is_unconfirmed_leaves_the_retry_list(workflow: Workflow) -> None:

@@ -26,6 +26,7 @@ from airflow_provider_broadbean.state import JsonFileStateStore, StateError, Wor
 
 WORKFLOW = "fan"
 JOB = "J-1"
+SOURCE_KEY = "source-1"
 STARTED = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
 
 
@@ -98,7 +99,16 @@ def plan(
     store: JsonFileStateStore, pages: list[list[dict[str, Any]]], run_id: str = "run-1", **options: Any
 ) -> BatchPlan:
     """Plan with the workflow's state in ``store``, as of :data:`STARTED`."""
-    return plan_batches(workflow(store), store, pages, job_id=JOB, run_id=run_id, started=STARTED, **options)
+    return plan_batches(
+        workflow(store),
+        store,
+        pages,
+        source_key=SOURCE_KEY,
+        job_id=JOB,
+        run_id=run_id,
+        started=STARTED,
+        **options,
+    )
 
 
 def shard(
@@ -409,6 +419,7 @@ def test_a_merge_is_written_before_its_shards_are_deleted(store: JsonFileStateSt
             workflow(UndeletableStore(tmp_path)),
             UndeletableStore(tmp_path),
             listing(25),
+            source_key=SOURCE_KEY,
             job_id=JOB,
             run_id="run-1",
             started=STARTED,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_broadbean.state import JsonFileStateStore, StateError, WorkflowState
+from airflow_provider_broadbean.state import JsonFileStateStore, PollTargetError, StateError, WorkflowState
 
 
 def test_round_trip_and_readable_document(tmp_path: Path) -> None:
@@ -104,3 +104,48 @@ def test_the_held_file_tells_whether_anyone_wrote_since(tmp_path: Path) -> None:
         assert not store.holds_current("wf", held)
     finally:
         held.close()
+
+
+def test_the_ledger_keeps_past_its_size_what_a_poll_may_list_again(tmp_path: Path) -> None:
+    state = WorkflowState(JsonFileStateStore(tmp_path), "wf", ledger_size=2)
+    state.load()
+    state.bind_poll("source-1", "J")
+    for key, updated in (("old-1", "2026-05-01"), ("old-2", "2026-05-02"), ("near-1", "2026-05-09")):
+        state.record_delivery(key, "J", f"TX-{key}", updated_at=f"{updated}T10:00:00+00:00")
+    state.record_delivery("near-2", "J", "TX-near-2", updated_at="2026-05-10T09:00:00+00:00")
+    state.record_delivery("unknown", "J", "TX-unknown")
+    state.set_cursor("updated_at", "2026-05-10T10:00:00+00:00")  # relisted from 2026-05-09T10:00
+    state.save()
+
+    # Three over the size: the oldest that a poll cannot list again go (one without a known update
+    # time among them); the two updated within a day of the cursor stay.
+    assert sorted(key.split("|")[0] for key in state.doc["delivered"]) == ["near-1", "near-2"]
+
+
+def test_a_workflow_that_is_not_polled_keeps_the_newest_deliveries(tmp_path: Path) -> None:
+    state = WorkflowState(JsonFileStateStore(tmp_path), "wf", ledger_size=2)
+    state.load()
+    for key in ("a", "b", "c"):
+        state.record_delivery(key, "J", f"TX-{key}", updated_at="2026-05-10T09:00:00+00:00")
+        state.doc["delivered"][f"{key}|J"]["at"] = f"2026-05-10T09:00:0{'abc'.index(key)}+00:00"
+    state.save()
+    assert sorted(key.split("|")[0] for key in state.doc["delivered"]) == ["b", "c"]
+
+
+def test_a_workflow_polls_one_source_for_one_job(tmp_path: Path) -> None:
+    store = JsonFileStateStore(tmp_path)
+    first = WorkflowState(store, "wf")
+    first.load()
+    first.bind_poll("source-1", "J-1")
+    first.save()
+
+    again = WorkflowState(store, "wf")
+    again.load()
+    again.bind_poll("source-1", "J-1")
+    for source, job in (("source-1", "J-2"), ("source-2", "J-1")):
+        with pytest.raises(PollTargetError) as refused:
+            again.bind_poll(source, job)
+        assert str(refused.value) == (
+            f"workflow 'wf' polls source 'source-1' for job 'J-1'; a poll of source {source!r} for job "
+            f"{job!r} needs a workflow_id of its own"
+        )
