@@ -28,7 +28,7 @@ import certifi
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
+from requests.utils import get_environ_proxies, prepend_scheme_if_needed
 from urllib3.connectionpool import HTTPConnectionPool, connection_from_url
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
@@ -56,11 +56,22 @@ class MaskQueries(logging.Filter):
         return True
 
 
+URLLIB3_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.poolmanager",
+    "urllib3.util.retry",
+    "urllib3.connection",
+    "urllib3.response",
+)
+"""The urllib3 loggers whose records may carry a URL (a logger's filters see only its own records)."""
+
+
 def mask_urllib3_queries() -> None:
-    """Install :class:`MaskQueries` on urllib3's pool logger, once per process."""
-    pool_logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(existing, MaskQueries) for existing in pool_logger.filters):
-        pool_logger.addFilter(MaskQueries())
+    """Install :class:`MaskQueries` on every urllib3 logger that logs URLs, once per process."""
+    for name in URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, MaskQueries) for existing in logger.filters):
+            logger.addFilter(MaskQueries())
 
 
 class _Environment:
@@ -170,8 +181,10 @@ class Transport:
         options: dict[str, Any] = {"num_pools": 8, **self._options()}
         if proxy is None:
             return urllib3.PoolManager(**options)
+        proxy = prepend_scheme_if_needed(proxy, "http")  # as requests reads ``host:port``
         if not proxy.startswith(("http://", "https://")):
-            raise ValueError(f"only HTTP(S) proxies are supported, not {urlsplit(proxy).scheme or proxy!r}")
+            # The value is not repeated: what looks like a scheme may be a user name.
+            raise ValueError("the proxy set in the environment is not an http:// or https:// URL")
         parts = parse_url(proxy)
         if parts.auth:  # user:password@ in the proxy URL, as requests reads it: sent as Basic auth
             options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parts.auth))

@@ -119,3 +119,22 @@ def test_presigned_query_stays_out_of_result_state_and_logs(workflow: Workflow, 
     leaks = sorted({s for s in (SIG_A, SIG_B) if s in text})
     print(result.summary()["failed"])
     assert leaks == [], f"pre-signed query in result/state/log: {leaks}"
+
+
+def test_redirects_leave_no_presigned_query_in_urllib3_logs(sandbox: Any, caplog: Any) -> None:
+    """urllib3's pool manager logs each redirect with both URLs, outside the pool logger."""
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    sandbox.hrflow.put_file("real.pdf", PDF)
+    sandbox.hrflow.put_file(
+        "hop2", b"", status=302, headers={"Location": sandbox.files_url + "/real.pdf?" + SIG_B}
+    )
+    second = other_origin(sandbox.files_url) + "/hop2?" + SIG_A
+    sandbox.hrflow.put_file("hop1", b"", status=302, headers={"Location": second})
+    client = api(sandbox)
+    try:
+        assert client.download(sandbox.files_url + "/hop1?" + SIG_A) == PDF
+    finally:
+        client.close()
+    messages = [record.getMessage() for record in caplog.records if record.name.startswith("urllib3")]
+    assert any("Redirecting" in message for message in messages)
+    assert [message for message in messages if "SECRET" in message] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -91,11 +92,42 @@ def test_an_authenticated_proxy_from_the_environment_carries_the_hub_post(
             workflow.source_key, person(profile_key(index), f"P {index}", email_of(index))
         )
     result = workflow.run(options=RunOptions(concurrency=1))
-    listing = [(m, p.split("?")[0][-30:], ok) for m, p, ok in proxy.seen]
-    print(listing)
-    print(result.summary()["failed"])
     hrflow_ok = any(ok for m, p, ok in proxy.seen if "/v1/" in p)
     hub_ok = any(ok for m, p, ok in proxy.seen if p.endswith("/candidate"))
     assert hrflow_ok, "the HrFlow SDK path (requests) should authenticate to the proxy"
     assert hub_ok and len(result.delivered) == 2, "the hub POST went to the proxy without Proxy-Authorization"
     assert PASSWORD not in repr(result.summary())
+
+
+def test_a_proxy_given_without_a_scheme_is_used_as_requests_uses_it(
+    workflow: Workflow, proxy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy.need_auth = False
+    port = urlsplit(os.environ["HTTP_PROXY"]).port
+    monkeypatch.setenv("HTTP_PROXY", f"127.0.0.1:{port}")
+    workflow.sandbox.hrflow.put_profile(workflow.source_key, person(profile_key(1), "P 1", email_of(1)))
+
+    result = workflow.run(options=RunOptions(concurrency=1))
+
+    assert list(result.delivered) == [profile_key(1)]
+    assert [method for method, path, _ in proxy.seen if path.endswith("/candidate")] == ["POST"]
+
+
+def test_a_proxy_that_is_not_http_fails_the_sends_without_naming_its_value(
+    workflow: Workflow, proxy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``user:password@host`` without a scheme reads as the scheme ``user``: refused, not echoed."""
+    port = urlsplit(os.environ["HTTP_PROXY"]).port
+    monkeypatch.setenv("HTTP_PROXY", f"{USER}:{PASSWORD}@127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # HrFlow's calls go direct; the hub's are tested
+    workflow.hub_url = workflow.sandbox.hub_url.replace("127.0.0.1", "localhost")
+    workflow.sandbox.hrflow.put_profile(workflow.source_key, person(profile_key(1), "P 1", email_of(1)))
+
+    result = workflow.run(options=RunOptions(concurrency=1))
+
+    assert result.events["write_failure"] == 1 and result.unconfirmed == []
+    assert (
+        "the proxy set in the environment is not an http:// or https:// URL" in result.failed[profile_key(1)]
+    )
+    assert USER not in repr(result.summary()) and PASSWORD not in repr(result.summary())
+    assert workflow.state()["retry"][profile_key(1)]["error"] == result.failed[profile_key(1)]
