@@ -33,7 +33,11 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # Native rendering keeps the Params' types (flags, numbers, the event object). Text Params go
+    # through ``| repr``: native rendering reads a Python literal back, so "1_000" stays "1_000"
+    # (rendered plainly it would become the number 1000).
     render_template_as_native_obj=True,
+    user_defined_filters={"repr": repr},
     # One run at a time: runs share the workflow state, and HrFlow may send two "profile created"
     # events (stored, then parsed) for one profile; the second run then finds it in the ledger.
     max_active_runs=1,
@@ -128,14 +132,14 @@ with DAG(
 ) as dag:
     CreateProfilesInBroadbeanOperator(
         task_id="create_profiles_in_broadbean",
-        workflow_id="{{ params.workflow_id }}",
-        source_key="{{ params.source_key }}",
-        profile_key="{{ params.profile_key }}",
-        client_id="{{ params.client_id }}",
-        source_id="{{ params.source_id }}",
-        job_id="{{ params.job_id }}",
-        shortlist_id="{{ params.shortlist_id }}",
-        aplitrak_email_address="{{ params.aplitrak_email_address }}",
+        workflow_id="{{ params.workflow_id | repr }}",
+        source_key="{{ params.source_key | repr }}",
+        profile_key="{{ params.profile_key | repr }}",
+        client_id="{{ params.client_id | repr }}",
+        source_id="{{ params.source_id | repr }}",
+        job_id="{{ params.job_id | repr }}",
+        shortlist_id="{{ params.shortlist_id | repr }}",
+        aplitrak_email_address="{{ params.aplitrak_email_address | repr }}",
         persist="{{ params.persist }}",
         mode="event",
         incremental="{{ params.incremental }}",

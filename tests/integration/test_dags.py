@@ -77,6 +77,30 @@ def test_event_dag_sends_the_profile_and_a_replay_does_not(airflow_sandbox: Any)
     assert len(airflow_sandbox.hub.accepted()) == 1
 
 
+def test_event_dag_sends_ids_that_look_like_numbers_as_given(airflow_sandbox: Any) -> None:
+    """Native rendering would read "1_000" as 1000, "0x1F" as 31 and "1e3" as 1000.0: the ids reach the
+    hub and the state as typed."""
+    profile = seeded_with_cv(airflow_sandbox)
+    conf = {
+        "workflow_id": "1_000",
+        "source_key": config.SOURCE_KEY,
+        "profile_key": profile["key"],
+        "client_id": "0x1F",
+        "source_id": PUSH["source_id"],
+        "job_id": "1e3",
+        "shortlist_id": "0012",
+    }
+
+    state, result = run_dag("hrflow_profile_to_broadbean", conf)
+
+    assert state == "success", result
+    [stored] = airflow_sandbox.hub.accepted()
+    assert stored["body"]["transaction"] == {"client_id": "0x1F", "source_id": PUSH["source_id"]}
+    assert stored["body"]["context"] == {"job_id": "1e3", "shortlist_id": "0012"}
+    ledger = read_state("1_000")
+    assert ledger is not None and list(ledger["delivered"]) == [f"{profile['key']}|1e3"]
+
+
 def test_event_dag_fails_the_task_on_a_fatal_result(airflow_sandbox: Any) -> None:
     conf = {
         "workflow_id": f"event-{uuid.uuid4().hex[:8]}",
