@@ -22,7 +22,7 @@ from airflow_provider_broadbean.fanout import (
     plan_batches,
     shard_id,
 )
-from airflow_provider_broadbean.state import JsonFileStateStore, StateError, WorkflowState
+from airflow_provider_broadbean.state import JsonFileStateStore, PollTargetError, StateError, WorkflowState
 
 WORKFLOW = "fan"
 JOB = "J-1"
@@ -103,8 +103,8 @@ def plan(
         workflow(store),
         store,
         pages,
-        source_key=SOURCE_KEY,
-        job_id=JOB,
+        source_key=options.pop("source_key", SOURCE_KEY),
+        job_id=options.pop("job_id", JOB),
         run_id=run_id,
         started=STARTED,
         **options,
@@ -482,3 +482,15 @@ def test_a_commit_never_moves_the_cursor_back(store: JsonFileStateStore) -> None
 
     assert outcome.cursor is None
     assert stored(store)["cursor"]["value"] == iso(50)
+
+
+def test_a_plan_for_another_job_is_refused_and_leaves_the_retry_list_alone(store: JsonFileStateStore) -> None:
+    """Planned profiles wait on the retry list for this job: another job must not take them."""
+    first = plan(store, listing(5), batch_size=2)
+    before = stored(store)
+
+    with pytest.raises(PollTargetError, match="needs a workflow_id of its own"):
+        plan(store, listing(5), run_id="run-2", job_id="J-2")
+
+    assert stored(store) == before
+    assert sorted(before["retry"]) == sorted(key for batch in first.batches for key in batch)
