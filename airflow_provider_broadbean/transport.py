@@ -36,6 +36,7 @@ from urllib3.util.retry import Retry
 MAX_ORIGINS = 256
 """Origins whose environment settings a client remembers (the APIs and a few storage hosts)."""
 
+SOCKS_SCHEMES = ("socks4", "socks4a", "socks5", "socks5h")
 _QUERY = re.compile(r"\?[^\s'\"()]*")
 
 
@@ -184,7 +185,9 @@ class Transport:
         proxy = prepend_scheme_if_needed(proxy, "http")  # as requests reads ``host:port``
         if not proxy.startswith(("http://", "https://")):
             # The value is not repeated: what looks like a scheme may be a user name.
-            raise ValueError("the proxy set in the environment is not an http:// or https:// URL")
+            scheme = urlsplit(proxy).scheme
+            known = f" ({scheme}:// is not supported)" if scheme in SOCKS_SCHEMES else ""
+            raise ValueError(f"the proxy set in the environment is not an http:// or https:// URL{known}")
         parts = parse_url(proxy)
         if parts.auth:  # user:password@ in the proxy URL, as requests reads it: sent as Basic auth
             options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parts.auth))
