@@ -89,6 +89,11 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_LOGGED_BODY else text[:MAX_LOGGED_BODY] + "..."
 
 
+def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
+    """The request body of an envelope: compact JSON in UTF-8, non-ASCII text kept as it is."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 class CandidateHubClient:
     """Sends candidate envelopes to the Candidate Hub.
 
@@ -143,10 +148,22 @@ class CandidateHubClient:
 
         :raises HubError: with ``retryable`` and ``ambiguous`` set as described on the class.
         """
-        source_id = self.signing_source_id or str(envelope.get("transaction", {}).get("source_id") or "")
+        transaction = envelope.get("transaction")
+        source_id = transaction.get("source_id") if isinstance(transaction, Mapping) else None
+        return self.send_encoded(encode_envelope(envelope), source_id=str(source_id or ""))
+
+    def send_encoded(self, body: bytes, *, source_id: str) -> str:
+        """Send an envelope already encoded by :func:`encode_envelope`; as :meth:`send` otherwise.
+
+        A run encodes each envelope once, as soon as it is prepared, and keeps only these bytes
+        until the send: the envelope's objects (the base64 text of every document) are freed then.
+
+        :param source_id: the envelope's ``transaction.source_id``, signed unless the client has a
+            ``signing_source_id`` of its own.
+        """
+        source_id = self.signing_source_id or source_id
         if not source_id:
             raise HubError("no source id to sign the request with (transaction.source_id is empty)")
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_total),

@@ -114,7 +114,8 @@ class _Outcome:
     ambiguous: bool = False
     retry_later: bool = False
     item: dict[str, Any] | None = None
-    envelope: dict[str, Any] | None = None  # ready to send; dropped once sent
+    body: bytes | None = None  # the encoded envelope, ready to send; dropped once sent
+    source_id: str = ""  # the envelope's transaction.source_id
     sent: bool = False
     updated_at: str | None = None  # the profile's, as read: the ledger keeps what a poll may list again
     refused_credentials: bool = False  # HrFlow 401, or the hub's 401/403: the connection is wrong
@@ -478,7 +479,7 @@ class CreateProfilesRun:
         elif event in self._preparing:
             self._preparing.discard(event)
             outcome = event.result()
-            if outcome.envelope is None:
+            if outcome.body is None:
                 self._record_later(outcome)
             else:
                 ready.append(outcome)
@@ -677,17 +678,17 @@ class CreateProfilesRun:
             self.log.exception("Profile %s: unexpected error", item.key)
             outcome.events.append(Event.format_failure)
             outcome.error = f"unexpected {type(exc).__name__}"
-            outcome.envelope = None
+            outcome.body = None
         return outcome
 
     def _send_one(self, outcome: _Outcome) -> _Outcome:
         """Send a prepared profile; the hub's answer (or its absence) becomes the outcome."""
-        envelope, outcome.envelope = outcome.envelope, None
-        if self.hub is None or envelope is None:
+        body, outcome.body = outcome.body, None
+        if self.hub is None or body is None:
             return outcome
         outcome.sent = True
         try:
-            outcome.transaction_id = self.hub.send(envelope)
+            outcome.transaction_id = self.hub.send_encoded(body, source_id=outcome.source_id)
         except HubError as exc:
             outcome.error = str(exc)
             outcome.refused_credentials = exc.status in (401, 403) and not exc.ambiguous
@@ -770,7 +771,11 @@ class CreateProfilesRun:
             outcome.events.append(Event.dry_run)
             self.log.info("Dry run: profile %s would be sent as %s", key, redact_documents(envelope))
             return
-        outcome.envelope = envelope
+        from airflow_provider_broadbean.candidate_hub import encode_envelope
+
+        # Encoded now, in the preparing thread: until its send, the profile holds only these bytes.
+        outcome.body = encode_envelope(envelope)
+        outcome.source_id = str(envelope["transaction"].get("source_id") or "")
 
     def _record(self, outcome: _Outcome) -> None:
         """Count one outcome, log it once, and update the state (written by the next save)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_broadbean.candidate_hub import CandidateHubClient, RetryPolicy
+from airflow_provider_broadbean.candidate_hub import CandidateHubClient, RetryPolicy, encode_envelope
 from airflow_provider_broadbean.exceptions import HubError
 from sandbox.config import HUB_SECRET
 
@@ -203,6 +203,19 @@ def test_unicode_arrives_byte_for_byte(sandbox: Any) -> None:
     envelope = {**ENVELOPE, "candidate": {"name": name, "email": "zoe@example.test"}}
     client(sandbox).send(envelope)
     assert sandbox.hub.accepted()[0]["body"]["candidate"]["name"] == name
+
+
+def test_an_encoded_envelope_is_sent_as_encoded_and_signed_for_its_source(sandbox: Any) -> None:
+    hub = client(sandbox)
+    transaction_id = hub.send_encoded(encode_envelope(ENVELOPE), source_id="board1")
+    [stored] = sandbox.hub.accepted()
+    assert stored["transaction_id"] == transaction_id and stored["body"] == ENVELOPE
+    assert stored["source"] == "board1"
+
+    with pytest.raises(HubError) as refused:
+        hub.send_encoded(encode_envelope(ENVELOPE), source_id="")
+    assert str(refused.value) == "no source id to sign the request with (transaction.source_id is empty)"
+    assert len(posts(sandbox)) == 1
 
 
 def test_a_reply_echoing_the_secret_and_signature_is_masked(sandbox: Any) -> None:
