@@ -175,7 +175,7 @@ def plan_batches(
         since=cursor - overlap if cursor is not None else None,
         started=started or datetime.now(timezone.utc),
     )
-    retry = state.retry_keys()
+    retry = state.retry_keys(job_id)
     unconfirmed = state.pending_keys(job_id)
     handled = set(retry) | set(unconfirmed)
     listed = sorted((walk.seen(item.profile or {}), item.key) for item in walk.items(listing, handled))
@@ -186,7 +186,7 @@ def plan_batches(
         delivered = state.delivered(key, job_id) is not None
         if delivered or state.pending(key, job_id):
             skipped += delivered  # a pending one is reported with the unconfirmed
-            state.clear_retry(key)  # settled since it failed: nothing to retry
+            state.clear_retry(key, job_id)  # settled since it failed: nothing to retry
         else:
             todo.append(key)
     retried = len(todo)
@@ -229,8 +229,8 @@ def plan_batches(
                 "deleted, and this run would announce them again: nothing is planned"
             )
         for key in planned:
-            if not state.retrying(key):
-                state.record_retry(key, PLANNED)
+            if not state.retrying(key, job_id):
+                state.record_retry(key, PLANNED, job_id)
         for index, name in enumerate(plan.shards):
             state.record_shard(name, run_id=run_id, map_index=index)
         state.save(confirm=True)

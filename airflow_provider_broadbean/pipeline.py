@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from airflow_provider_broadbean.exceptions import HrFlowError, HubError, MappingError
 from airflow_provider_broadbean.parameters import PullParameters, PushParameters, describe
 from airflow_provider_broadbean.result import Event, Reason, RunResult
-from airflow_provider_broadbean.state import StateError, WorkflowState
+from airflow_provider_broadbean.state import PollTargetError, StateError, WorkflowState
 
 if TYPE_CHECKING:
     from airflow_provider_broadbean.candidate_hub import CandidateHubClient
@@ -351,6 +351,9 @@ class CreateProfilesRun:
             self._credential_refusals += exc.status == 401
             self.log.error("Reading source %s failed: %s", self.pull.source_key, exc)
             return self._finish(detail=str(exc))
+        except PollTargetError as exc:  # refused before anything was read or sent
+            self.log.error("%s", exc)
+            return RunResult.fatal(Reason.bad_action_parameters, str(exc), self.events)
         except StateError as exc:
             self.log.error("Cannot write the workflow state: %s", exc)
             return RunResult.fatal(Reason.state_failure, str(exc), self.events)
@@ -381,12 +384,13 @@ class CreateProfilesRun:
             since = cursor - self.options.poll_overlap
 
         handled: set[str] = set()
+        # Even without a cursor: a polled workflow's ledger keeps what a poll may list again.
+        self.state.bind_poll(self.pull.source_key, self.push.job_id, lists_all=not self.incremental)
+        self.state.relist_window = max(self.state.relist_window, self.options.poll_overlap)
         if self.incremental:
-            self.state.bind_poll(self.pull.source_key, self.push.job_id)
-            self.state.relist_window = max(self.state.relist_window, self.options.poll_overlap)
             # Earlier runs' transient failures come back; their unconfirmed sends are reported again
             # (and resent only with resend_unconfirmed), however far behind the cursor they are.
-            retry = self.state.retry_keys()
+            retry = self.state.retry_keys(self.push.job_id)
             unconfirmed = [key for key in self.state.pending_keys(self.push.job_id) if key not in retry]
             if retry or unconfirmed:
                 self.log.info(
@@ -424,7 +428,7 @@ class CreateProfilesRun:
         """
         size = self.options.concurrency
         preparers = max(2, size // 2)  # a preparation mostly waits on one download: fewer suffice
-        todo = (item for item in items if not self._settled(item.key))
+        todo = (item for item in items if not self._settled(item))
         ready: deque[_Outcome] = deque()  # prepared, not marked yet
         exhausted = False
         self._senders = [
@@ -433,41 +437,45 @@ class CreateProfilesRun:
         ]
         for thread in self._senders:
             thread.start()
-        with (
-            ThreadPoolExecutor(max_workers=preparers, thread_name_prefix="broadbean-prepare") as preparer,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadbean-state") as writer,
-        ):
-            try:
-                while True:
-                    while (
-                        not exhausted
-                        and len(self._preparing) < preparers
-                        and len(self._preparing) + len(ready) < size
-                    ):
-                        item = next(todo, None)
-                        if item is None:
-                            exhausted = True
-                        else:
-                            self._preparing.add(self._submit(preparer, self._prepare_one, item))
-                    if self._writing is None:
-                        # In flight or queued: at most ``size`` senders busy and ``size`` marked waiting.
-                        room = 2 * size - self._in_flight
-                        starving = room > 0 and (exhausted or not self._to_send.qsize())
-                        if ready and (room >= max(1, size // 2) or starving):
-                            self._start_write(writer, [ready.popleft() for _ in range(min(room, len(ready)))])
-                        elif self._unsaved and time.monotonic() - self._last_save >= SAVE_EVERY:
-                            self._start_write(writer, [])  # make recorded outcomes durable
-                    if not (self._preparing or self._in_flight or self._writing):
-                        break  # nothing prepared either: it would have moved on above
+        preparer = ThreadPoolExecutor(max_workers=preparers, thread_name_prefix="broadbean-prepare")
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadbean-state")
+        stopped = False
+        try:
+            while True:
+                while (
+                    not exhausted
+                    and len(self._preparing) < preparers
+                    and len(self._preparing) + len(ready) < size
+                ):
+                    item = next(todo, None)
+                    if item is None:
+                        exhausted = True
+                    else:
+                        self._preparing.add(self._submit(preparer, self._prepare_one, item))
+                if self._writing is None:
+                    # In flight or queued: at most ``size`` senders busy and ``size`` marked waiting.
+                    room = 2 * size - self._in_flight
+                    starving = room > 0 and (exhausted or not self._to_send.qsize())
+                    if ready and (room >= max(1, size // 2) or starving):
+                        self._start_write(writer, [ready.popleft() for _ in range(min(room, len(ready)))])
+                    elif self._unsaved and time.monotonic() - self._last_save >= SAVE_EVERY:
+                        self._start_write(writer, [])  # make recorded outcomes durable
+                if not (self._preparing or self._in_flight or self._writing):
+                    break  # nothing prepared either: it would have moved on above
+                self._handle(self._finished.get(), ready)
+                while not self._finished.empty():  # whatever else ended meanwhile, one by one
                     self._handle(self._finished.get(), ready)
-                    while not self._finished.empty():  # whatever else ended meanwhile, one by one
-                        self._handle(self._finished.get(), ready)
-                    self._progress()
-            except BaseException:
-                self._wind_down()
-                raise
-            finally:
-                self._stop_senders()
+                self._progress()
+        except BaseException:
+            stopped = True
+            self._wind_down()
+            raise
+        finally:
+            self._stop_senders()
+            # A stopped run does not wait for preparations under way: they send nothing, and a
+            # download trickling in within its read timeout could hold the stop for long.
+            preparer.shutdown(wait=not stopped, cancel_futures=stopped)
+            writer.shutdown(wait=True)  # a stopped run has awaited its write already
 
     def _handle(self, event: Future[Any] | _Outcome, ready: deque[_Outcome]) -> None:
         """Take in one thing that ended: a send's outcome, the write under way, or a preparation."""
@@ -526,11 +534,17 @@ class CreateProfilesRun:
         future.add_done_callback(self._finished.put)
         return future
 
-    def _settled(self, key: str) -> bool:
+    def _settled(self, item: _WorkItem) -> bool:
         """True when the ledger says this profile needs nothing: delivered, or unconfirmed."""
+        key = item.key
         delivered = self.state.delivered(key, self.push.job_id)
         if delivered:
             self._forget_retry(key)
+            if item.profile is not None and self.persist:  # listed again: its entry must stay as long
+                updated = PollWalk.updated(item.profile)
+                stamp = updated.astimezone(timezone.utc).isoformat(timespec="seconds")
+                if updated != EPOCH and self.state.refresh_delivery(key, self.push.job_id, stamp):
+                    self._unsaved = True
             self.events[Event.skipped_already_delivered] += 1
             self.log.info(
                 "Profile %s already delivered for job %s (transaction %s); skipped",
@@ -558,8 +572,8 @@ class CreateProfilesRun:
 
     def _forget_retry(self, key: str) -> None:
         """A settled profile needs no retry entry (its send went, or awaits a person's decision)."""
-        if self.persist and self.state.retrying(key):
-            self.state.clear_retry(key)
+        if self.persist and self.state.retrying(key, self.push.job_id):
+            self.state.clear_retry(key, self.push.job_id)
             self._unsaved = True
 
     def _start_write(self, writer: ThreadPoolExecutor, group: list[_Outcome]) -> None:
@@ -794,7 +808,7 @@ class CreateProfilesRun:
             )
         elif outcome.ambiguous:
             if self.persist and self.tracks_retries:
-                self.state.clear_retry(key)  # the pending mark speaks for it now
+                self.state.clear_retry(key, job_id)  # the pending mark speaks for it now
             self.result_unconfirmed.append(key)
             self.log.error("Profile %s: send unconfirmed, kept as pending: %s", key, outcome.error)
         else:
@@ -805,9 +819,9 @@ class CreateProfilesRun:
                 self.log.error("Profile %s failed: %s", key, outcome.error)
             if self.persist and self.tracks_retries:
                 if outcome.retry_later:
-                    self.state.record_retry(key, outcome.error or "failed")
+                    self.state.record_retry(key, outcome.error or "failed", job_id)
                 else:
-                    self.state.clear_retry(key)
+                    self.state.clear_retry(key, job_id)
         if outcome.item is not None:
             self.items.append(outcome.item)
         outcome.recorded = True

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 DEFAULT_LEDGER_SIZE = 20_000
+MAX_LEDGER_FACTOR = 5
+"""The ledger never holds more than this many times ``ledger_size`` entries, protected ones included."""
 DEFAULT_RELIST_WINDOW = timedelta(days=1)
 """Ledger entries delivered this long before the cursor are kept: more than any usual poll overlap."""
 DEFAULT_STATE_DIR_ENV = "BROADBEAN_STATE_DIR"
@@ -237,6 +239,10 @@ class VariableStateStore:
             raise StateError(f"cannot delete Airflow Variable {key!r}: {exc}") from None
 
 
+def _poll_target(poll: dict[str, Any]) -> tuple[Any, Any]:
+    return poll.get("source_key"), poll.get("job_id")
+
+
 def _ledger_key(profile_key: str, job_id: str) -> str:
     return f"{profile_key}|{job_id}"
 
@@ -252,7 +258,7 @@ class WorkflowState:
          "delivered": {"<profile key>|<job id>": {"transaction_id": "...", "at": "...",
                                                   "updated_at": "..."}},
          "pending": {"<profile key>|<job id>": {"since": "...", "run": "..."}},
-         "retry": {"<profile key>": {"since": "...", "error": "..."}},
+         "retry": {"<profile key>": {"since": "...", "error": "...", "job": "<job id>"}},
          "shards": {"<shard id>": {"run": "...", "map_index": 0, "since": "...", "state": "planned"}}}
 
     ``delivered`` keeps the newest ``ledger_size`` entries, and beyond them every entry a poll could
@@ -345,11 +351,17 @@ class WorkflowState:
         suffix = f"|{job_id}"
         return [key[: -len(suffix)] for key in self.doc["pending"] if key.endswith(suffix)]
 
-    def retry_keys(self) -> list[str]:
-        return list(self.doc["retry"])
+    def _retry_of(self, profile_key: str, job_id: str) -> bool:
+        """Whether the profile's retry entry is for ``job_id`` (an entry without a job is anyone's)."""
+        entry = self.doc["retry"].get(profile_key)
+        return isinstance(entry, dict) and entry.get("job") in (None, job_id)
 
-    def retrying(self, profile_key: str) -> bool:
-        return profile_key in self.doc["retry"]
+    def retry_keys(self, job_id: str) -> list[str]:
+        """The profiles on the retry list for ``job_id``."""
+        return [key for key in self.doc["retry"] if self._retry_of(key, job_id)]
+
+    def retrying(self, profile_key: str, job_id: str) -> bool:
+        return self._retry_of(profile_key, job_id)
 
     def retry_entry(self, profile_key: str) -> dict[str, Any] | None:
         entry = self.doc["retry"].get(profile_key)
@@ -366,13 +378,15 @@ class WorkflowState:
 
     # What changes ----------------------------------------------------------------------------
 
-    def bind_poll(self, source_key: str, job_id: str) -> None:
+    def bind_poll(self, source_key: str, job_id: str, *, lists_all: bool = False) -> None:
         """Tie the cursor and the retry list to ``source_key`` and ``job_id``, or refuse another pair.
 
         The cursor says how far a poll of one source has read, and the retry list holds what failed
         for one job. A poll of another source would skip that source's profiles older than the
         cursor; a poll for another job would take the retry list and settle it for the wrong job.
-        The first poll of a workflow binds it (written by the next save).
+        The first poll of a workflow binds it (written by the next save). A poll that is not
+        incremental (``lists_all``) lists the whole source every time: from then on the ledger keeps
+        every delivery whose profile's update time it knows.
 
         :raises PollTargetError: the workflow already polls another source or for another job.
         """
@@ -385,8 +399,12 @@ class WorkflowState:
                         f"{bound.get('job_id')!r}; a poll of source {source_key!r} for job {job_id!r} "
                         "needs a workflow_id of its own"
                     )
+                if lists_all and not bound.get("lists_all"):
+                    self.doc["poll"] = {**bound, "lists_all": True}
                 return
             self.doc["poll"] = {"source_key": source_key, "job_id": job_id}
+            if lists_all:
+                self.doc["poll"]["lists_all"] = True
 
     def mark_pending(self, profile_keys: Iterable[str], job_id: str, run_id: str) -> None:
         with self._lock:
@@ -417,21 +435,38 @@ class WorkflowState:
             self.doc["pending"].pop(key, None)
             self._removed_pending.add(key)
             self._marked.discard(key)
-            self.doc["retry"].pop(profile_key, None)
-            self._removed_retry.add(profile_key)
-            self._retried.discard(profile_key)
+            self._drop_retry(profile_key, job_id)
 
-    def record_retry(self, profile_key: str, error: str) -> None:
+    def refresh_delivery(self, profile_key: str, job_id: str, updated_at: str) -> bool:
+        """A poll listed a delivered profile again, updated at ``updated_at`` (UTC, ISO 8601): keep
+        its entry as long as a poll may list it. Returns whether the entry changed."""
         with self._lock:
-            self.doc["retry"][profile_key] = {"since": utc_now(), "error": error[:300]}
+            key = _ledger_key(profile_key, job_id)
+            entry = self.doc["delivered"].get(key)
+            if not isinstance(entry, dict) or str(entry.get("updated_at") or "") >= updated_at:
+                return False
+            self.doc["delivered"][key] = {**entry, "updated_at": updated_at}
+            self._recorded.add(key)
+            return True
+
+    def record_retry(self, profile_key: str, error: str, job_id: str) -> None:
+        """Put the profile on the retry list for ``job_id`` (a profile has one entry, the latest)."""
+        with self._lock:
+            self.doc["retry"][profile_key] = {"since": utc_now(), "error": error[:300], "job": job_id}
             self._removed_retry.discard(profile_key)
             self._retried.add(profile_key)
 
-    def clear_retry(self, profile_key: str) -> None:
+    def clear_retry(self, profile_key: str, job_id: str) -> None:
+        """Take the profile off the retry list, unless its entry is another job's."""
         with self._lock:
-            self.doc["retry"].pop(profile_key, None)
-            self._removed_retry.add(profile_key)
-            self._retried.discard(profile_key)
+            self._drop_retry(profile_key, job_id)
+
+    def _drop_retry(self, profile_key: str, job_id: str) -> None:
+        if profile_key in self.doc["retry"] and not self._retry_of(profile_key, job_id):
+            return  # another job still needs it
+        self.doc["retry"].pop(profile_key, None)
+        self._removed_retry.add(profile_key)
+        self._retried.discard(profile_key)
 
     def set_cursor(self, sort_by: str, value: str) -> None:
         with self._lock:
@@ -573,9 +608,25 @@ class WorkflowState:
             for key in list(self.doc["pending"]):
                 if key in self.doc["delivered"]:
                     del self.doc["pending"][key]
+            my_poll, their_poll = self.doc.get("poll"), latest.get("poll")
+            if isinstance(their_poll, dict) and isinstance(my_poll, dict):  # the first binding stays
+                if _poll_target(my_poll) != _poll_target(their_poll):
+                    # Two first polls for different targets raced: the cursor is the other one's.
+                    log.error(
+                        "State of workflow %s: bound meanwhile to source %s and job %s by another run; "
+                        "this run's cursor is not written (its deliveries are)",
+                        self.workflow_id,
+                        their_poll.get("source_key"),
+                        their_poll.get("job_id"),
+                    )
+                    self._cursor_set = False
+                self.doc["poll"] = (
+                    {**their_poll, "lists_all": True} if my_poll.get("lists_all") else their_poll
+                )
+            elif isinstance(their_poll, dict):
+                self.doc["poll"] = their_poll
             if not self._cursor_set:
                 self.doc["cursor"] = latest.get("cursor")
-            self.doc["poll"] = latest.get("poll") or self.doc.get("poll")  # the first binding stays
         self._bound_ledger()
         self.doc["updated_at"] = utc_now()
         self.store.save(self.workflow_id, self.doc)
@@ -601,26 +652,42 @@ class WorkflowState:
         """Evict the oldest deliveries beyond ``ledger_size``, but none a poll could list again.
 
         Only a polled workflow (:meth:`bind_poll`) protects entries; one that only handles events keeps
-        the newest. An entry without ``updated_at`` (written by an earlier version) may go.
+        the newest. An entry without ``updated_at`` (written by an earlier version) may go. Past
+        ``MAX_LEDGER_FACTOR`` times ``ledger_size`` (a cursor that stopped moving while events keep
+        delivering), the oldest go whatever they are, with a warning.
         """
         delivered = self.doc["delivered"]
         excess = len(delivered) - self.ledger_size
         if excess <= 0:
             return
         keep_from: str | None = None  # a workflow that is not polled (events only) keeps the newest
-        if isinstance(self.doc.get("poll"), dict):
-            keep_from = ""  # before its first cursor, a poll may list anything again
+        poll = self.doc.get("poll")
+        if isinstance(poll, dict):
+            keep_from = ""  # before its first cursor, or polled in full, a poll may list anything again
             try:
                 start = datetime.fromisoformat(self.cursor or "") - self.relist_window
             except ValueError:
                 start = None
-            if start is not None and start.tzinfo is not None:
+            if start is not None and start.tzinfo is not None and not poll.get("lists_all"):
                 keep_from = start.astimezone(timezone.utc).isoformat(timespec="seconds")
+        hard_excess = len(delivered) - self.ledger_size * MAX_LEDGER_FACTOR
+        forced = 0
         for key in sorted(delivered, key=lambda key: str(delivered[key].get("at", ""))):
             if excess <= 0:
                 break
             updated_at = delivered[key].get("updated_at")
-            if keep_from is not None and isinstance(updated_at, str) and updated_at >= keep_from:
+            protected = keep_from is not None and isinstance(updated_at, str) and updated_at >= keep_from
+            if protected and hard_excess <= 0:
                 continue  # a poll may list it again
+            hard_excess -= 1
+            forced += protected
             del delivered[key]
             excess -= 1
+        if forced:
+            log.warning(
+                "State of workflow %s: the ledger reached %s entries; %s deliveries a poll may list again "
+                "were forgotten (an edit of those profiles sends them again)",
+                self.workflow_id,
+                self.ledger_size * MAX_LEDGER_FACTOR,
+                forced,
+            )

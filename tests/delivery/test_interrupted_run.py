@@ -4,7 +4,9 @@ signal handler, as does a kill turned into an exception) keeps what its sends in
 
 from __future__ import annotations
 
+import http.server
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -93,3 +95,52 @@ def test_a_stop_waits_a_bounded_time_for_sends_in_flight(
     assert rest.events["skipped_unconfirmed"] == 4
     assert len(rest.delivered) == PROFILES - 4
     assert sorted(accepted_by_email(workflow.sandbox).values()) == [1] * PROFILES
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """A CV whose bytes come one every half second: each read within the timeout, the whole slow."""
+
+    stop = threading.Event()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/pdf")
+        self.send_header("Content-Length", "24")
+        self.end_headers()
+        for _ in range(24):
+            if self.stop.is_set():
+                return  # the connection closes: the download left behind fails at once
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.5)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_stop_does_not_wait_for_a_download_under_way(workflow: Workflow, alarm: Any) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/cv.pdf"
+    key = profile_key(1)
+    attachment = {"type": "original", "original_file_name": "cv.pdf", "public_url": url}
+    workflow.sandbox.hrflow.put_profile(
+        workflow.source_key, person(key, "P 1", email_of(1), attachments=[attachment])
+    )
+    try:
+        alarm(1.0)
+        started = time.monotonic()
+        with pytest.raises(TaskTimeout):
+            workflow.run(options=RunOptions(concurrency=1))
+        assert time.monotonic() - started < 3  # not the 12 s the download takes
+        assert workflow.pending_keys() == set() and workflow.sandbox.hub.accepted() == []
+    finally:
+        _Trickle.stop.set()
+        server.shutdown()
+    deadline = time.monotonic() + 5
+    while _threads_of_runs() and time.monotonic() < deadline:  # the preparation left behind ends
+        time.sleep(0.05)
+    assert _threads_of_runs() == []

@@ -105,7 +105,7 @@ def test_a_workflow_polls_one_source_for_one_job(workflow: Workflow) -> None:
 
     other_job = Workflow(workflow.sandbox, workflow.state_dir, push={**workflow.push, "job_id": "J-2"})
     refused = other_job.run()
-    assert refused.status == "fatal" and refused.reason == "state_failure"
+    assert refused.status == "fatal" and refused.reason == "bad_action_parameters"
     assert refused.detail == (
         f"workflow 'delivery' polls source {workflow.source_key!r} for job 'J-1'; a poll of source "
         f"{workflow.source_key!r} for job 'J-2' needs a workflow_id of its own"
@@ -190,3 +190,59 @@ def test_a_retried_profile_whose_resend_is_unconfirmed_leaves_the_retry_list(wor
     assert workflow.state()["retry"] == {} and workflow.pending_keys() == {key}
     assert workflow.run().events["skipped_unconfirmed"] == 1
     assert len(workflow.sandbox.hub.accepted()) == 1
+
+
+def test_a_full_poll_never_resends_what_the_ledger_had_to_keep_past_its_size(workflow: Workflow) -> None:
+    """Without ``incremental`` a poll lists the whole source every time: the ledger keeps it all."""
+    workflow.ledger_size = 3
+    for index in range(1, 6):
+        put(workflow, index)
+    for _ in range(3):
+        workflow.run(incremental=False, options=RunOptions(concurrency=1))
+    assert sorted(accepted_by_email(workflow.sandbox).values()) == [1] * 5
+    assert len(workflow.delivered_keys()) == 5
+
+
+def test_an_edited_profile_listed_again_keeps_its_ledger_entry(workflow: Workflow) -> None:
+    """The entry's update time follows the profile as polls list it again, so that eviction never
+    forgets a delivery that the next poll's overlap still lists."""
+    workflow.ledger_size = 2
+    old = datetime.now(timezone.utc) - timedelta(days=10)
+    first = put(workflow, 1, created_at=hrflow_time(old), updated_at=hrflow_time(old))
+    put(
+        workflow,
+        2,
+        created_at=hrflow_time(old + timedelta(hours=1)),
+        updated_at=hrflow_time(old + timedelta(hours=1)),
+    )
+    assert len(workflow.run(options=RunOptions(concurrency=1)).delivered) == 2
+
+    edited = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    put(workflow, 1, created_at=hrflow_time(old), updated_at=hrflow_time(edited))
+    assert workflow.run().events["skipped_already_delivered"] == 2
+    assert workflow.state()["delivered"][f"{first}|J-1"]["updated_at"] == edited.isoformat()
+
+    put(workflow, 3)  # a new delivery pushes the ledger over its size
+    assert list(workflow.run().delivered) == [profile_key(3)]
+    assert first in workflow.delivered_keys()
+    assert workflow.run().delivered == {}
+    assert sorted(accepted_by_email(workflow.sandbox).values()) == [1, 1, 1]
+
+
+def test_a_delivery_for_another_job_leaves_the_polled_jobs_retry_entry(workflow: Workflow) -> None:
+    old = datetime.now(timezone.utc) - timedelta(days=30)
+    failed = put(workflow, 1, created_at=hrflow_time(old), updated_at=hrflow_time(old))
+    put(workflow, 2)
+    workflow.sandbox.hub.enqueue(*[{"status": 503}] * FAST_RETRY.max_attempts)
+    assert list(workflow.run(options=RunOptions(concurrency=1)).failed) == [failed]
+
+    other_job = Workflow(workflow.sandbox, workflow.state_dir, push={**workflow.push, "job_id": "J-2"})
+    assert list(other_job.run(profile_key=failed).delivered) == [failed]  # an event run for J-2
+    assert workflow.state()["retry"][failed]["job"] == "J-1"
+
+    assert list(workflow.run().delivered) == [failed]  # J-1's retry still comes
+    jobs = sorted(
+        (r["body"]["candidate"]["email"], r["body"]["context"]["job_id"])
+        for r in workflow.sandbox.hub.accepted()
+    )
+    assert jobs == [(email_of(1), "J-1"), (email_of(1), "J-2"), (email_of(2), "J-1")]

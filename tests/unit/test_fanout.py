@@ -147,9 +147,9 @@ def test_the_ledger_drops_delivered_and_pending_and_retries_go_first(store: Json
     earlier.load()
     earlier.record_delivery(key_of(3), JOB, "TX-3")
     earlier.mark_pending([key_of(4)], JOB, "run-0")
-    earlier.record_retry("f" * 40, "HTTP 503")  # an older failure, below any listing
-    earlier.record_retry(key_of(5), "HTTP 503")  # listed again: planned once, as a retry
-    earlier.record_retry(key_of(3), "HTTP 503")  # delivered since: nothing to retry
+    earlier.record_retry("f" * 40, "HTTP 503", JOB)  # an older failure, below any listing
+    earlier.record_retry(key_of(5), "HTTP 503", JOB)  # listed again: planned once, as a retry
+    earlier.record_retry(key_of(3), "HTTP 503", JOB)  # delivered since: nothing to retry
     earlier.record_delivery(key_of(6), "OTHER-JOB", "TX-6")  # another job's delivery does not count
     earlier.save()
 
@@ -213,7 +213,7 @@ def test_when_retries_fill_every_batch_the_cursor_stays(store: JsonFileStateStor
     earlier = workflow(store)
     earlier.load()
     for index in range(100, 104):
-        earlier.record_retry(key_of(index), "HTTP 503")
+        earlier.record_retry(key_of(index), "HTTP 503", JOB)
     earlier.save()
 
     result = plan(store, listing(5), batch_size=2, max_batches=2)
@@ -244,14 +244,14 @@ def test_a_shard_starts_with_its_batch_entries_and_a_retry_sees_the_earlier_try(
 ) -> None:
     earlier = workflow(store)
     earlier.load()
-    earlier.record_retry(key_of(1), "HTTP 503")
+    earlier.record_retry(key_of(1), "HTTP 503", JOB)
     earlier.record_delivery(key_of(9), JOB, "TX-9")  # not in this batch: not copied
     earlier.save()
     [batch] = plan(store, listing(3), batch_size=10).batches
     assert batch == [key_of(1), key_of(0), key_of(2)]
 
     first_try = shard(store, batch)
-    assert first_try.retrying(key_of(1)) and first_try.delivered(key_of(9), JOB) is None
+    assert first_try.retrying(key_of(1), JOB) and first_try.delivered(key_of(9), JOB) is None
     document = stored(store, first_try.workflow_id)
     assert document["parent"] == WORKFLOW and document["run"] == "run-1" and document["keys"] == batch
     first_try.mark_pending([key_of(1), key_of(0)], JOB, "try-1")
@@ -280,22 +280,22 @@ def test_a_shard_the_planning_did_not_announce_is_refused(store: JsonFileStateSt
 def test_commit_merges_the_shards_sets_the_cursor_and_deletes_them(store: JsonFileStateStore) -> None:
     earlier = workflow(store)
     earlier.load()
-    earlier.record_retry(key_of(0), "HTTP 503")  # to be refused for good by the hub this time
-    earlier.record_retry(key_of(5), "HTTP 503")  # to be delivered
+    earlier.record_retry(key_of(0), "HTTP 503", JOB)  # to be refused for good by the hub this time
+    earlier.record_retry(key_of(5), "HTTP 503", JOB)  # to be delivered
     earlier.save()
     result = plan(store, listing(6), batch_size=3)
     assert result.batches == [[key_of(0), key_of(5), key_of(1)], [key_of(2), key_of(3), key_of(4)]]
 
     first = shard(store, result.batches[0], 0)
-    first.clear_retry(key_of(0))  # the hub refused the candidate: no retry
+    first.clear_retry(key_of(0), JOB)  # the hub refused the candidate: no retry
     first.record_delivery(key_of(5), JOB, "TX-5")
-    first.record_retry(key_of(1), "HTTP 503")  # failed for now
+    first.record_retry(key_of(1), "HTTP 503", JOB)  # failed for now
     first.save()
     second = shard(store, result.batches[1], 1)
     second.mark_pending([key_of(2), key_of(3), key_of(4)], JOB, "try-1")
     second.record_delivery(key_of(2), JOB, "TX-2")
     second.record_delivery(key_of(3), JOB, "TX-3")
-    second.clear_retry(key_of(4))  # sent, reply lost: the pending mark speaks for it
+    second.clear_retry(key_of(4), JOB)  # sent, reply lost: the pending mark speaks for it
     second.save()
 
     outcome = commit_batches(workflow(store), store, cursor=result.cursor)
@@ -318,7 +318,7 @@ def test_commit_merges_the_shards_sets_the_cursor_and_deletes_them(store: JsonFi
 def test_the_next_planning_merges_the_shards_of_a_run_without_commit(store: JsonFileStateStore) -> None:
     earlier = workflow(store)
     earlier.load()
-    earlier.record_retry(key_of(7), "HTTP 503")  # in the batch whose task never ran: kept
+    earlier.record_retry(key_of(7), "HTTP 503", JOB)  # in the batch whose task never ran: kept
     earlier.save()
     failed_run = plan(store, listing(6), batch_size=4)
     assert failed_run.batches == [
@@ -406,7 +406,7 @@ def test_a_cleared_run_plans_from_what_its_first_try_delivered(store: JsonFileSt
     for index, batch in enumerate(again.batches):
         # The earlier try's document is gone: each task starts a fresh shard of its new batch.
         fresh = shard(store, batch, index)
-        assert all(fresh.delivered(key, JOB) is None and fresh.retrying(key) for key in batch)
+        assert all(fresh.delivered(key, JOB) is None and fresh.retrying(key, JOB) for key in batch)
 
 
 def test_a_merge_is_written_before_its_shards_are_deleted(store: JsonFileStateStore, tmp_path: Path) -> None:
@@ -447,7 +447,7 @@ def test_a_batch_that_failed_or_never_ran_is_retried_after_the_cursor_moved(
     assert sorted(stored(store)["retry"]) == sorted(flat(first.batches))
 
     done = shard(store, batch_0, 0)
-    done.clear_retry(batch_0[0])  # refused by the hub for good: an edit of the profile brings it back
+    done.clear_retry(batch_0[0], JOB)  # refused by the hub for good: an edit of the profile brings it back
     deliver(done, batch_0[1:])
     crashed = shard(store, batch_1, 1)  # its worker dies mid-way
     assert crashed.retry_entry(batch_1[5]) == stored(store)["retry"][batch_1[5]]

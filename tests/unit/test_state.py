@@ -149,3 +149,35 @@ def test_a_workflow_polls_one_source_for_one_job(tmp_path: Path) -> None:
             f"workflow 'wf' polls source 'source-1' for job 'J-1'; a poll of source {source!r} for job "
             f"{job!r} needs a workflow_id of its own"
         )
+
+
+def test_two_first_polls_for_different_targets_keep_the_first_binding_and_its_cursor(tmp_path: Path) -> None:
+    store = JsonFileStateStore(tmp_path)
+    first, second = WorkflowState(store, "wf"), WorkflowState(store, "wf")
+    first.load()
+    second.load()
+    first.bind_poll("source-1", "J-1")
+    second.bind_poll("source-2", "J-2")  # both read an unbound document
+    first.set_cursor("updated_at", "2026-05-01T00:00:00+00:00")
+    first.save()
+    second.record_delivery("k", "J-2", "TX-k")
+    second.set_cursor("updated_at", "2026-06-01T00:00:00+00:00")
+    second.save()
+
+    document = json.loads((tmp_path / "wf.json").read_text())
+    assert document["poll"] == {"source_key": "source-1", "job_id": "J-1"}
+    assert document["cursor"]["value"] == "2026-05-01T00:00:00+00:00"
+    assert list(document["delivered"]) == ["k|J-2"]
+
+
+def test_the_ledger_never_holds_more_than_five_times_its_size(tmp_path: Path) -> None:
+    """A bound workflow whose cursor stopped moving while events keep delivering: the hard cap."""
+    state = WorkflowState(JsonFileStateStore(tmp_path), "wf", ledger_size=10)
+    state.load()
+    state.bind_poll("source-1", "J")
+    state.set_cursor("updated_at", "2026-05-01T00:00:00+00:00")
+    for index in range(80):
+        state.record_delivery(f"p{index:02d}", "J", f"TX-{index}", updated_at="2026-06-01T00:00:00+00:00")
+        state.doc["delivered"][f"p{index:02d}|J"]["at"] = f"2026-06-01T00:{index:02d}:00+00:00"
+    state.save()
+    assert sorted(state.doc["delivered"]) == [f"p{index:02d}|J" for index in range(30, 80)]
