@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_broadbean.dates import parse_hrflow_datetime
-from airflow_provider_broadbean.pipeline import PollWalk
+from airflow_provider_broadbean.pipeline import EPOCH, PollWalk
 from airflow_provider_broadbean.state import (
     STATE_VERSION,
     DeletableStateStore,
@@ -191,6 +191,9 @@ def plan_batches(
             todo.append(key)
     retried = len(todo)
     fresh = [(seen, key) for seen, key in listed if not state.delivered(key, job_id)]
+    for seen, key in listed:  # listed again: the ledger keeps its entry as long as a poll may list it
+        if persist and seen != EPOCH and state.delivered(key, job_id):
+            state.refresh_delivery(key, job_id, seen.astimezone(timezone.utc).isoformat(timespec="seconds"))
     skipped += len(listed) - len(fresh)
     todo += [key for _, key in fresh]
 

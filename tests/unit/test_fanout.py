@@ -494,3 +494,18 @@ def test_a_plan_for_another_job_is_refused_and_leaves_the_retry_list_alone(store
 
     assert stored(store) == before
     assert sorted(before["retry"]) == sorted(key for batch in first.batches for key in batch)
+
+
+def test_a_plan_moves_the_update_time_of_a_delivered_profile_listed_again(store: JsonFileStateStore) -> None:
+    first = plan(store, listing(3), batch_size=10)
+    deliver(shard(store, first.batches[0], 0), first.batches[0])
+    commit_batches(workflow(store), store, cursor=first.cursor)
+    before = stored(store)["delivered"][f"{key_of(1)}|{JOB}"].get("updated_at")
+
+    edited = [dict(entry) for entry in listing(3)[0]]
+    for entry in edited:
+        entry["updated_at"] = "2026-05-04T12:00:00+0000"
+    plan(store, [edited], run_id="run-2")
+
+    entry = stored(store)["delivered"][f"{key_of(1)}|{JOB}"]
+    assert entry["updated_at"] == "2026-05-04T12:00:00+00:00" != before
