@@ -35,7 +35,8 @@ DEFAULT_LEDGER_SIZE = 20_000
 MAX_LEDGER_FACTOR = 5
 """The ledger never holds more than this many times ``ledger_size`` entries, protected ones included."""
 DEFAULT_RELIST_WINDOW = timedelta(days=1)
-"""Ledger entries delivered this long before the cursor are kept: more than any usual poll overlap."""
+"""Ledger entries whose profile was updated up to this long before the cursor are kept past the
+ledger's size: more than any usual poll overlap."""
 DEFAULT_STATE_DIR_ENV = "BROADBEAN_STATE_DIR"
 VARIABLE_PREFIX = "broadbean_state__"
 DEFAULT_SETTLE_SECONDS = 1.0
@@ -274,7 +275,7 @@ class WorkflowState:
     :param workflow_id: the workflow whose state this is.
     :param ledger_size: deliveries kept in the ledger, newest first.
     :param relist_window: how far below the cursor a poll lists profiles again (its overlap, or
-        more); ledger entries delivered within it are never evicted.
+        more); ledger entries whose profile was updated within it are kept past ``ledger_size``.
     :param settle_seconds: with a store that cannot lock (:class:`LockingStateStore`), how long
         :meth:`save` waits before reading a confirmed write back. A concurrent run whose own read,
         merge and write takes longer than this can still overwrite an entry of this run.
