@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from airflow_provider_broadbean.operators.create_profiles import CreateProfilesInBroadbeanOperator
+from airflow_provider_broadbean.operators.rendered import TEXT_FILTERS, text_params
 
 
 def _default(name: str, fallback: str | None = None) -> str | None:
@@ -32,11 +33,9 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    # Native rendering keeps the Params' types (flags, numbers, the event object). Text Params go
-    # through ``| repr``: native rendering reads a Python literal back, so "1_000" stays "1_000"
-    # (rendered plainly it would become the number 1000).
+    # Native rendering keeps the Params' types; text Params go through TEXT_FILTERS (see text_params).
     render_template_as_native_obj=True,
-    user_defined_filters={"repr": repr},
+    user_defined_filters=TEXT_FILTERS,
     default_args={"retries": 2, "retry_delay": RETRY_DELAY},
     tags=["hrflow", "broadbean"],
     doc_md=__doc__,
@@ -57,13 +56,15 @@ with DAG(
 ) as dag:
     CreateProfilesInBroadbeanOperator(
         task_id="create_profiles_in_broadbean",
-        workflow_id="{{ params.workflow_id | repr }}",
-        source_key="{{ params.source_key | repr }}",
-        client_id="{{ params.client_id | repr }}",
-        source_id="{{ params.source_id | repr }}",
-        job_id="{{ params.job_id | repr }}",
-        shortlist_id="{{ params.shortlist_id | repr }}",
-        aplitrak_email_address="{{ params.aplitrak_email_address | repr }}",
+        **text_params(
+            "workflow_id",
+            "source_key",
+            "client_id",
+            "source_id",
+            "job_id",
+            "shortlist_id",
+            "aplitrak_email_address",
+        ),
         persist="{{ params.persist }}",
         mode="poll",
         incremental=True,

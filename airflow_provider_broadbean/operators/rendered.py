@@ -10,6 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+TEXT_FILTERS = {"repr": repr}
+"""``user_defined_filters`` of a DAG with ``render_template_as_native_obj=True``, for :func:`text_params`.
+
+Native rendering keeps the Params' types (flags, numbers, a webhook object), but it reads every
+rendered string back as a Python literal: a job id ``1_000`` would become the number 1000, ``0x1F``
+31, ``1e3`` 1000.0. Rendered through ``repr``, a text comes back exactly as it was (None as None).
+"""
+
+
+def text_params(*names: str) -> dict[str, str]:
+    """Operator arguments taking the text Params ``names`` as typed: ``{{ params.<name> | repr }}``
+    each, for a DAG with ``render_template_as_native_obj=True`` and :data:`TEXT_FILTERS`."""
+    return {name: f"{{{{ params.{name} | repr }}}}" for name in names}
+
 
 def given(value: Any) -> bool:
     """Whether a rendered argument holds a value (the UI form sends {} for an empty object)."""
