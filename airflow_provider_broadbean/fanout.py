@@ -42,6 +42,7 @@ from airflow_provider_broadbean.state import (
     StateError,
     WorkflowState,
     utc_now,
+    utc_text,
 )
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ def plan_batches(
     fresh = [(seen, key) for seen, key in listed if not state.delivered(key, job_id)]
     for seen, key in listed:  # listed again: the ledger keeps its entry as long as a poll may list it
         if persist and seen != EPOCH and state.delivered(key, job_id):
-            state.refresh_delivery(key, job_id, seen.astimezone(timezone.utc).isoformat(timespec="seconds"))
+            state.refresh_delivery(key, job_id, utc_text(seen))
     skipped += len(listed) - len(fresh)
     todo += [key for _, key in fresh]
 
@@ -210,7 +211,7 @@ def plan_batches(
     batches = [planned[start : start + batch_size] for start in range(0, len(planned), batch_size)]
     plan = BatchPlan(
         batches=batches,
-        cursor=newest.astimezone(timezone.utc).isoformat(timespec="seconds") if newest else None,
+        cursor=utc_text(newest) if newest else None,
         previous_cursor=previous,
         listed=walk.listed,
         retried=retried,

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from airflow_provider_broadbean.exceptions import HrFlowError, HubError, MappingError
 from airflow_provider_broadbean.parameters import PullParameters, PushParameters, describe
 from airflow_provider_broadbean.result import Event, Reason, RunResult
-from airflow_provider_broadbean.state import PollTargetError, StateError, WorkflowState
+from airflow_provider_broadbean.state import PollTargetError, StateError, WorkflowState, utc_text
 
 if TYPE_CHECKING:
     from airflow_provider_broadbean.candidate_hub import CandidateHubClient
@@ -124,8 +124,11 @@ class _Outcome:
 
 @dataclass
 class _WorkItem:
+    """A profile to handle: its key, and from a listing page the profile and its update time."""
+
     key: str
     profile: dict[str, Any] | None = None
+    updated_at: str | None = None  # as the state writes times (utc_text)
 
 
 @dataclass
@@ -156,7 +159,7 @@ class PollWalk:
         """Each page's profiles not in ``handled`` (which grows), oldest first within the page."""
         for page in pages:
             below_since = False
-            entries: list[tuple[datetime, str, dict[str, Any]]] = []
+            entries: list[tuple[datetime, str, dict[str, Any], datetime]] = []
             for profile in page:
                 updated = self.updated(profile)
                 created = _parse_time(profile.get("created_at")) or updated
@@ -168,11 +171,11 @@ class PollWalk:
                 key = str(profile["key"])
                 if key not in handled:
                     handled.add(key)
-                    entries.append((created, key, profile))
+                    entries.append((created, key, profile, updated))
             entries.sort(key=lambda entry: (entry[0], entry[1]))
             self.listed += len(entries)
-            for _, key, profile in entries:
-                yield _WorkItem(key, profile)
+            for _, key, profile, updated in entries:
+                yield _WorkItem(key, profile, utc_text(updated) if updated != EPOCH else None)
             if below_since:
                 return
 
@@ -309,6 +312,7 @@ class CreateProfilesRun:
         # Done: preparation and write futures, and the outcomes of sends, in the order they end.
         self._finished: SimpleQueue[Future[Any] | _Outcome] = SimpleQueue()
         self._unrecorded: dict[int, _Outcome] = {}  # sends ended, outcome not recorded yet
+        self._sending: dict[str, str] = {}  # sender thread name: the profile key it is sending
         self._unqueued: dict[int, _Outcome] = {}  # being marked pending, not handed to a sender yet
         self._credential_refusals = 0
         self._started = time.monotonic()
@@ -412,7 +416,7 @@ class CreateProfilesRun:
         self.log.info("Poll listed %s profiles changed since the cursor", walk.listed)
 
         if self.incremental and walk.newest is not None and self.persist:
-            self.state.set_cursor(sort_by, walk.newest.astimezone(timezone.utc).isoformat(timespec="seconds"))
+            self.state.set_cursor(sort_by, utc_text(walk.newest))
             self._unsaved = True
 
     def _process_all(self, items: Iterator[_WorkItem]) -> None:
@@ -498,9 +502,11 @@ class CreateProfilesRun:
             outcome = self._to_send.get()
             if outcome is None:
                 return
+            self._sending[threading.current_thread().name] = outcome.key
             try:
                 outcome = self._send_one(outcome)
             finally:
+                self._sending.pop(threading.current_thread().name, None)
                 self._unrecorded[id(outcome)] = outcome
                 self._finished.put(outcome)
 
@@ -513,18 +519,18 @@ class CreateProfilesRun:
         for _ in self._senders:
             self._to_send.put(None)
         deadline = time.monotonic() + STOP_WAIT
-        stuck = []
+        stuck: list[str] = []
         for thread in self._senders:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
-                stuck.append(thread.name)
+                stuck.append(self._sending.get(thread.name, "?"))
         if stuck:
             self.log.error(
-                "%s send(s) still in flight %s s after the run began to stop (%s); their profiles stay "
-                "marked as unconfirmed sends",
+                "%s send(s) still in flight %s s after the run began to stop; profiles %s stay marked as "
+                "unconfirmed sends",
                 len(stuck),
                 STOP_WAIT,
-                ", ".join(stuck),
+                ", ".join(sorted(stuck)),
             )
         self._senders = []
 
@@ -540,11 +546,9 @@ class CreateProfilesRun:
         delivered = self.state.delivered(key, self.push.job_id)
         if delivered:
             self._forget_retry(key)
-            if item.profile is not None and self.persist:  # listed again: its entry must stay as long
-                updated = PollWalk.updated(item.profile)
-                stamp = updated.astimezone(timezone.utc).isoformat(timespec="seconds")
-                if updated != EPOCH and self.state.refresh_delivery(key, self.push.job_id, stamp):
-                    self._unsaved = True
+            # Listed again: its entry must stay as long as a poll may list it.
+            if item.updated_at and self.persist:
+                self._unsaved |= self.state.refresh_delivery(key, self.push.job_id, item.updated_at)
             self.events[Event.skipped_already_delivered] += 1
             self.log.info(
                 "Profile %s already delivered for job %s (transaction %s); skipped",
@@ -741,9 +745,10 @@ class CreateProfilesRun:
                 self.log.info("Profile %s not found in source %s; nothing to send", key, self.pull.source_key)
                 return
         outcome.events.append(Event.read_success)
-        updated = PollWalk.updated(profile)
-        if updated != EPOCH:
-            outcome.updated_at = updated.astimezone(timezone.utc).isoformat(timespec="seconds")
+        outcome.updated_at = item.updated_at
+        if outcome.updated_at is None:  # read by key, not from a listing page
+            updated = PollWalk.updated(profile)
+            outcome.updated_at = utc_text(updated) if updated != EPOCH else None
 
         for index, logic in enumerate(self.logics):
             try:

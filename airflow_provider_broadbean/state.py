@@ -78,9 +78,17 @@ class DeletableStateStore(StateStore, Protocol):
     def delete(self, workflow_id: str) -> None: ...
 
 
+def utc_text(moment: datetime) -> str:
+    """An aware time as the state writes it: ISO 8601 in UTC to the second, with an explicit offset.
+
+    One form for every time in the document, so that times compare as text.
+    """
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 def utc_now() -> str:
-    """The current time as ISO 8601 in UTC with an explicit offset."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """The current time as :func:`utc_text` writes it."""
+    return utc_text(datetime.now(timezone.utc))
 
 
 def _safe_name(workflow_id: str) -> str:
@@ -658,8 +666,7 @@ class WorkflowState:
         delivering), the oldest go whatever they are, with a warning.
         """
         delivered = self.doc["delivered"]
-        excess = len(delivered) - self.ledger_size
-        if excess <= 0:
+        if len(delivered) <= self.ledger_size:
             return
         keep_from: str | None = None  # a workflow that is not polled (events only) keeps the newest
         poll = self.doc.get("poll")
@@ -670,25 +677,23 @@ class WorkflowState:
             except ValueError:
                 start = None
             if start is not None and start.tzinfo is not None and not poll.get("lists_all"):
-                keep_from = start.astimezone(timezone.utc).isoformat(timespec="seconds")
-        hard_excess = len(delivered) - self.ledger_size * MAX_LEDGER_FACTOR
+                keep_from = utc_text(start)
+        cap = self.ledger_size * MAX_LEDGER_FACTOR
         forced = 0
         for key in sorted(delivered, key=lambda key: str(delivered[key].get("at", ""))):
-            if excess <= 0:
+            if len(delivered) <= self.ledger_size:
                 break
             updated_at = delivered[key].get("updated_at")
             protected = keep_from is not None and isinstance(updated_at, str) and updated_at >= keep_from
-            if protected and hard_excess <= 0:
+            if protected and len(delivered) <= cap:
                 continue  # a poll may list it again
-            hard_excess -= 1
             forced += protected
             del delivered[key]
-            excess -= 1
         if forced:
             log.warning(
                 "State of workflow %s: the ledger reached %s entries; %s deliveries a poll may list again "
                 "were forgotten (an edit of those profiles sends them again)",
                 self.workflow_id,
-                self.ledger_size * MAX_LEDGER_FACTOR,
+                cap,
                 forced,
             )

@@ -81,9 +81,14 @@ def test_a_stop_waits_a_bounded_time_for_sends_in_flight(
     stopped_after = time.monotonic() - started
 
     assert stopped_after < 1.2
-    assert len(workflow.pending_keys()) == 4  # the four sends in flight: unconfirmed, not resent
+    in_flight = workflow.pending_keys()
+    assert len(in_flight) == 4  # the four sends in flight: unconfirmed, not resent
     assert workflow.delivered_keys() == set()
-    assert "4 send(s) still in flight 0.2 s after the run began to stop" in caplog.text
+    keys = ", ".join(sorted(in_flight))
+    assert (
+        f"4 send(s) still in flight 0.2 s after the run began to stop; profiles {keys} stay marked as "
+        "unconfirmed sends"
+    ) in caplog.text
     deadline = time.monotonic() + 5
     while _threads_of_runs() and time.monotonic() < deadline:  # the senders end with their replies
         time.sleep(0.05)
