@@ -37,6 +37,15 @@ def api(sandbox: Any) -> HrFlowApi:
     )
 
 
+def download(sandbox: Any, url: str) -> bytes:
+    """One download through a client of its own, closed afterwards."""
+    client = api(sandbox)
+    try:
+        return client.download(url)
+    finally:
+        client.close()
+
+
 def other_origin(url: str) -> str:
     return url.replace("127.0.0.1", "localhost")
 
@@ -53,11 +62,7 @@ def test_redirect_to_another_origin_downloads(sandbox: Any) -> None:
     sandbox.hrflow.put_file("real.pdf", PDF)
     target = other_origin(sandbox.files_url) + "/real.pdf?" + SIG_B
     sandbox.hrflow.put_file("r1", b"", status=302, headers={"Location": target})
-    client = api(sandbox)
-    try:
-        assert client.download(sandbox.files_url + "/r1?" + SIG_A) == PDF
-    finally:
-        client.close()
+    assert download(sandbox, sandbox.files_url + "/r1?" + SIG_A) == PDF
 
 
 def test_redirect_loop_is_bounded_and_names_no_presigned_query(sandbox: Any) -> None:
@@ -65,30 +70,22 @@ def test_redirect_loop_is_bounded_and_names_no_presigned_query(sandbox: Any) -> 
     b = other_origin(sandbox.files_url) + "/loop-b?" + SIG_B
     sandbox.hrflow.put_file("loop-a", b"", status=302, headers={"Location": b})
     sandbox.hrflow.put_file("loop-b", b"", status=302, headers={"Location": a})
-    client = api(sandbox)
     started = time.monotonic()
-    try:
-        with pytest.raises(AttachmentError) as caught:
-            client.download(a)
-    finally:
-        client.close()
+    with pytest.raises(AttachmentError) as caught:
+        download(sandbox, a)
     assert time.monotonic() - started < 10
     message = str(caught.value)
-    print(message)
-    assert "SECRET" not in message, message
+    assert message.startswith(f"downloading {sandbox.files_url}/loop-a: "), message
+    assert "redirect" in message.lower() and "SECRET" not in message, message
 
 
 def test_redirect_to_a_dead_presigned_host_names_no_query(sandbox: Any) -> None:
     target = f"http://127.0.0.1:{closed_port()}/bucket/cv.pdf?{SIG_B}"
     sandbox.hrflow.put_file("to-dead", b"", status=302, headers={"Location": target})
-    client = api(sandbox)
-    try:
-        with pytest.raises(AttachmentError) as caught:
-            client.download(sandbox.files_url + "/to-dead?" + SIG_A)
-    finally:
-        client.close()
+    with pytest.raises(AttachmentError) as caught:
+        download(sandbox, sandbox.files_url + "/to-dead?" + SIG_A)
     message = str(caught.value)
-    print(message)
+    assert message.startswith(f"downloading {sandbox.files_url}/to-dead: "), message
     assert "SECRET" not in message, message
 
 
@@ -130,11 +127,7 @@ def test_redirects_leave_no_presigned_query_in_urllib3_logs(sandbox: Any, caplog
     )
     second = other_origin(sandbox.files_url) + "/hop2?" + SIG_A
     sandbox.hrflow.put_file("hop1", b"", status=302, headers={"Location": second})
-    client = api(sandbox)
-    try:
-        assert client.download(sandbox.files_url + "/hop1?" + SIG_A) == PDF
-    finally:
-        client.close()
+    assert download(sandbox, sandbox.files_url + "/hop1?" + SIG_A) == PDF
     messages = [record.getMessage() for record in caplog.records if record.name.startswith("urllib3")]
     assert any("Redirecting" in message for message in messages)
     assert [message for message in messages if "SECRET" in message] == []
