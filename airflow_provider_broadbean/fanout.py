@@ -191,9 +191,11 @@ def plan_batches(
         else:
             todo.append(key)
     retried = len(todo)
-    fresh = [(seen, key) for seen, key in listed if not state.delivered(key, job_id)]
-    for seen, key in listed:  # listed again: the ledger keeps its entry as long as a poll may list it
-        if persist and seen != EPOCH and state.delivered(key, job_id):
+    fresh: list[tuple[datetime, str]] = []
+    for seen, key in listed:
+        if not state.delivered(key, job_id):
+            fresh.append((seen, key))
+        elif persist and seen != EPOCH:  # listed again: its entry stays as long as a poll may list it
             state.refresh_delivery(key, job_id, utc_text(seen))
     skipped += len(listed) - len(fresh)
     todo += [key for _, key in fresh]
