@@ -191,3 +191,17 @@ def locked_log_handlers() -> list[str]:
     prober.start()
     prober.join()
     return locked
+
+
+def threads_of_runs(wait: float = 0.0) -> list[str]:
+    """The provider's threads still alive, after waiting up to ``wait`` seconds for them to end.
+
+    A finished run leaves none (``wait=0``). A stopped run does not wait for the preparations under
+    way (they send nothing) nor past ``STOP_WAIT`` for a send: those end on their own, soon after.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        alive = [thread.name for thread in threading.enumerate() if thread.name.startswith("broadbean-")]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.05)

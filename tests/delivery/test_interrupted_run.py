@@ -24,8 +24,8 @@ from tests.delivery.helpers import (
     person,
     profile_key,
     raise_task_timeout,
+    threads_of_runs,
 )
-from tests.delivery.test_streaming_run import _threads_of_runs
 
 PROFILES = 12
 
@@ -89,10 +89,7 @@ def test_a_stop_waits_a_bounded_time_for_sends_in_flight(
         f"4 send(s) still in flight 0.2 s after the run began to stop; profiles {keys} stay marked as "
         "unconfirmed sends"
     ) in caplog.text
-    deadline = time.monotonic() + 5
-    while _threads_of_runs() and time.monotonic() < deadline:  # the senders end with their replies
-        time.sleep(0.05)
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=5) == []  # the senders end with their replies
     assert len(accepted_by_email(workflow.sandbox)) == 4
 
     workflow.sandbox.hub.clear_faults()
@@ -145,7 +142,4 @@ def test_a_stop_does_not_wait_for_a_download_under_way(workflow: Workflow, alarm
     finally:
         _Trickle.stop.set()
         server.shutdown()
-    deadline = time.monotonic() + 5
-    while _threads_of_runs() and time.monotonic() < deadline:  # the preparation left behind ends
-        time.sleep(0.05)
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=5) == []  # the preparation left behind ends

@@ -27,8 +27,9 @@ from tests.delivery.helpers import (
     person,
     profile_key,
     raise_task_timeout,
+    threads_of_runs,
 )
-from tests.delivery.test_streaming_run import _StopsWritingAfter, _threads_of_runs
+from tests.delivery.test_streaming_run import _StopsWritingAfter
 
 ATTEMPTS = 30
 
@@ -76,7 +77,7 @@ def test_a_timeout_at_a_random_moment_stops_the_run_and_loses_nothing(workflow: 
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert problems == []
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=2) == []  # stopped runs
     assert locked_log_handlers() == []
 
 
@@ -100,4 +101,4 @@ def test_a_state_write_that_fails_mid_run_never_hangs_it(
         assert box["result"].reason.value == "state_failure"
         assert all(count == 1 for count in accepted_by_email(workflow.sandbox).values())
         workflow.sandbox.hub.clear_candidates()
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=2) == []  # stopped runs

@@ -8,19 +8,14 @@ left pending that never left, and no thread of the run may outlive it.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_broadbean.pipeline import RunOptions
 from airflow_provider_broadbean.state import JsonFileStateStore, StateError
-from tests.delivery.helpers import Workflow, accepted_by_email, email_of, person, profile_key
+from tests.delivery.helpers import Workflow, accepted_by_email, email_of, person, profile_key, threads_of_runs
 
 PROFILES = 6
-
-
-def _threads_of_runs() -> list[str]:
-    return [thread.name for thread in threading.enumerate() if thread.name.startswith("broadbean-")]
 
 
 def _put_profiles(workflow: Workflow) -> list[str]:
@@ -53,7 +48,7 @@ def test_a_page_that_cannot_be_read_after_earlier_pages_were_sent(workflow: Work
     assert state["pending"] == {}
     assert state["cursor"] is None, "a poll that did not finish its walk must not move the cursor"
     assert set(accepted_by_email(workflow.sandbox)) == {email_of(int(key, 16)) for key in first.delivered}
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=2) == []  # a run stopped by a page read
 
     second = workflow.run(options=options)
     assert set(second.delivered) == {profile_key(index) for index in range(1, PROFILES + 1)} - set(
@@ -96,7 +91,7 @@ def test_a_state_store_that_stops_writing_ends_the_run_without_a_send_it_did_not
     # Only what the one good write marked can have left; each at most once.
     assert at_hub <= {email_of(int(key, 16)) for key in marked}
     assert all(count == 1 for count in accepted_by_email(workflow.sandbox).values())
-    assert _threads_of_runs() == []
+    assert threads_of_runs(wait=2) == []  # a stopped run
 
 
 def test_no_thread_outlives_a_run_at_any_concurrency(workflow: Workflow) -> None:
@@ -105,4 +100,4 @@ def test_no_thread_outlives_a_run_at_any_concurrency(workflow: Workflow) -> None
         workflow.workflow_id = f"threads-{concurrency}"
         result = workflow.run(options=RunOptions(concurrency=concurrency, page_size=4))
         assert len(result.delivered) == PROFILES
-        assert _threads_of_runs() == []
+        assert threads_of_runs() == []
